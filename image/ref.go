@@ -1,0 +1,119 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.podman.io/image/v5/docker/reference"
+)
+
+// ErrInvalidReference marks a name that is not a valid image reference.
+var ErrInvalidReference = errors.New("invalid reference format")
+
+var hexID = regexp.MustCompile(`^(sha256:)?[0-9a-f]{3,64}$`)
+
+// hasDomain reports whether the first path component of name is a registry, with docker's
+// rule: it contains a dot or a colon, or is "localhost".
+func hasDomain(name string) bool {
+	i := strings.IndexRune(name, '/')
+	if i < 0 {
+		return false
+	}
+	first := name[:i]
+	return strings.ContainsAny(first, ".:") || first == "localhost"
+}
+
+// ParseNew turns a name a user gives to a new image (tag, import, build -t) into the
+// fully qualified name it is stored under. Names without a registry are local images and go
+// under localhost/, as podman does, so they can never be mistaken for something pulled from
+// Docker Hub; a missing tag means "latest".
+func ParseNew(name string) (reference.NamedTagged, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: empty name", ErrInvalidReference)
+	}
+	full := name
+	if !hasDomain(name) {
+		full = "localhost/" + name
+	}
+	n, err := reference.ParseNormalizedNamed(full)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, name, err)
+	}
+	if _, ok := n.(reference.Digested); ok {
+		return nil, fmt.Errorf("%w: %q: a digest cannot name a new image", ErrInvalidReference, name)
+	}
+	n = reference.TagNameOnly(n)
+	nt, ok := n.(reference.NamedTagged)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidReference, name)
+	}
+	return nt, nil
+}
+
+// ParsePull turns a user's pull argument into the fully qualified name to fetch, with
+// docker's rules: no registry means Docker Hub, no tag means latest.
+func ParsePull(name string) (reference.Named, error) {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, name, err)
+	}
+	return reference.TagNameOnly(n), nil
+}
+
+// Candidates lists the stored names that a user's name may mean, in the order they are
+// tried: the name as given, then localhost/, then docker.io/library/ (or docker.io/ for
+// names with a path), as a docker user expects "busybox" to find a local busybox:latest.
+// A name with a registry has exactly one candidate.
+func Candidates(name string) ([]string, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: empty name", ErrInvalidReference)
+	}
+	if hasDomain(name) {
+		n, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, name, err)
+		}
+		return []string{reference.TagNameOnly(n).String()}, nil
+	}
+	// Validate with a registry prefix so that "busybox" parses as a short name.
+	n, err := reference.ParseNormalizedNamed("localhost/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, name, err)
+	}
+	tagged := reference.TagNameOnly(n).String()
+	short := strings.TrimPrefix(tagged, "localhost/")
+	hub, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, name, err)
+	}
+	return []string{short, tagged, reference.TagNameOnly(hub).String()}, nil
+}
+
+// LooksLikeID reports whether s could be an image ID or an ID prefix.
+func LooksLikeID(s string) bool { return hexID.MatchString(s) }
+
+// Familiar splits a stored name into docker's REPOSITORY and TAG columns, with Docker Hub's
+// prefixes dropped as docker shows them ("docker.io/library/busybox:1" -> "busybox", "1").
+func Familiar(stored string) (repo, tag string) {
+	n, err := reference.ParseNormalizedNamed(stored)
+	if err != nil {
+		return stored, "<none>"
+	}
+	repo = reference.FamiliarName(n)
+	tag = "<none>"
+	if t, ok := n.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	return repo, tag
+}
+
+// FamiliarString is the name as docker prints it in messages: "busybox:latest".
+func FamiliarString(stored string) string {
+	n, err := reference.ParseNormalizedNamed(stored)
+	if err != nil {
+		return stored
+	}
+	return reference.FamiliarString(n)
+}

@@ -1,0 +1,77 @@
+package image
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestCandidates(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"busybox", []string{"busybox:latest", "localhost/busybox:latest", "docker.io/library/busybox:latest"}},
+		{"busybox:1.36", []string{"busybox:1.36", "localhost/busybox:1.36", "docker.io/library/busybox:1.36"}},
+		{"me/app", []string{"me/app:latest", "localhost/me/app:latest", "docker.io/me/app:latest"}},
+		{"localhost/mybox:1", []string{"localhost/mybox:1"}},
+		{"127.0.0.1:5000/busybox", []string{"127.0.0.1:5000/busybox:latest"}},
+		{"quay.io/x/y:2", []string{"quay.io/x/y:2"}},
+	}
+	for _, tt := range tests {
+		got, err := Candidates(tt.in)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.in, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "Busybox", "a b", "x:", "::", "busybox:bad tag"} {
+		if _, err := Candidates(bad); !errors.Is(err, ErrInvalidReference) {
+			t.Errorf("%q: got %v, want ErrInvalidReference", bad, err)
+		}
+	}
+}
+
+func TestParseNew(t *testing.T) {
+	tests := map[string]string{
+		"mybox":                 "localhost/mybox:latest",
+		"mybox:1":               "localhost/mybox:1",
+		"127.0.0.1:5000/x/y:3":  "127.0.0.1:5000/x/y:3",
+		"docker.io/library/b:2": "docker.io/library/b:2",
+		"localhost/a/b":         "localhost/a/b:latest",
+	}
+	for in, want := range tests {
+		got, err := ParseNew(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got.String() != want {
+			t.Errorf("%s: got %s, want %s", in, got, want)
+		}
+	}
+	for _, bad := range []string{"", "UPPER", "a@sha256:0123456789012345678901234567890123456789012345678901234567890123", "bad//name"} {
+		if _, err := ParseNew(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestFamiliar(t *testing.T) {
+	tests := []struct{ in, repo, tag string }{
+		{"docker.io/library/busybox:latest", "busybox", "latest"},
+		{"docker.io/me/app:2", "me/app", "2"},
+		{"localhost/mybox:1", "localhost/mybox", "1"},
+		{"127.0.0.1:5000/b:x", "127.0.0.1:5000/b", "x"},
+	}
+	for _, tt := range tests {
+		r, g := Familiar(tt.in)
+		if r != tt.repo || g != tt.tag {
+			t.Errorf("%s: got %s %s", tt.in, r, g)
+		}
+	}
+	if !LooksLikeID("abc123") || LooksLikeID("busybox") || !LooksLikeID("sha256:abcd") {
+		t.Error("LooksLikeID")
+	}
+}

@@ -1,0 +1,365 @@
+package userns
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sbx-dev/sbx/state"
+	"github.com/sbx-dev/sbx/userns/nsenter"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	envNSEnter = "_SBX_NSENTER"    // consumed by the nsenter constructor
+	envRefFD   = "_SBX_REFFD"      // the inherited shared lock on holder.refs
+	envHolder  = "_SBX_HOLDER"     // set in the holder process: the runtime dir
+	envTmpfs   = "_SBX_HOLDER_RUN" // set in the holder process: where to mount the tmpfs
+
+	// Read by go.podman.io/storage to decide it runs rootless inside a user namespace.
+	envContainersUserns = "_CONTAINERS_USERNS_CONFIGURED"
+	envContainersUID    = "_CONTAINERS_ROOTLESS_UID"
+)
+
+// Options says where the holder keeps its files and who it is for.
+type Options struct {
+	RuntimeDir string // per-user runtime directory (locks, holder.toml)
+	TmpfsDir   string // mounted as a tmpfs inside the holder's mount namespace
+	Rootless   bool
+	Logger     *slog.Logger
+}
+
+// holderRecord is RUNTIME/holder.toml.
+type holderRecord struct {
+	Process  state.Process `toml:"process"`
+	UIDMap   string        `toml:"uid_map"`
+	GIDMap   string        `toml:"gid_map"`
+	Warnings []string      `toml:"warnings"`
+}
+
+// Inside reports whether this process already runs in the holder's namespaces.
+func Inside() bool { return nsenter.Joined() }
+
+// HeldRef returns the shared lock this process inherited on holder.refs (nil outside), so
+// a process that outlives its parent (a detached supervisor) can keep the namespaces alive.
+// It is made close-on-exec here so that it never leaks into containers.
+func HeldRef() *os.File {
+	v := os.Getenv(envRefFD)
+	if v == "" {
+		return nil
+	}
+	os.Unsetenv(envRefFD)
+	fd, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "holder.refs")
+}
+
+// Enter makes the calling process run inside the user's holder namespaces, starting the
+// holder if there is none. It re-executes the current binary with the same arguments and
+// does not return on success. Any warning (such as a missing subuid range) is written to
+// stderr once, by the invocation that starts the holder.
+func Enter(opts Options) error {
+	if Inside() {
+		return nil
+	}
+	if err := os.MkdirAll(opts.RuntimeDir, 0o700); err != nil {
+		return fmt.Errorf("creating runtime directory: %w", err)
+	}
+	if err := os.MkdirAll(opts.TmpfsDir, 0o700); err != nil {
+		return fmt.Errorf("creating runtime directory: %w", err)
+	}
+	// The shared lock comes first: from here on a running holder cannot leave.
+	refs, err := state.LockFileShared(filepath.Join(opts.RuntimeDir, "holder.refs"))
+	if err != nil {
+		return err
+	}
+	lk, err := state.LockFile(filepath.Join(opts.RuntimeDir, "holder.lock"))
+	if err != nil {
+		refs.Unlock()
+		return err
+	}
+	userFD, mntFD, err := joinFDs(opts)
+	lk.Unlock()
+	if err != nil {
+		refs.Unlock()
+		return err
+	}
+
+	// Pass the namespaces and the reference to the re-executed sbx: clear close-on-exec on
+	// exactly these three descriptors.
+	for _, fd := range []int{userFD, mntFD, int(refs.File().Fd())} {
+		if fd >= 0 {
+			if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+				return fmt.Errorf("passing namespace descriptor: %w", err)
+			}
+		}
+	}
+	env := append(os.Environ(),
+		fmt.Sprintf("%s=%d,%d", envNSEnter, userFD, mntFD),
+		fmt.Sprintf("%s=%d", envRefFD, refs.File().Fd()))
+	if opts.Rootless {
+		env = append(env, envContainersUserns+"=done", envContainersUID+"="+strconv.Itoa(os.Getuid()))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(exe, os.Args, env)
+}
+
+// joinFDs opens the holder's namespace files, starting a holder when none is alive.
+// Called with holder.lock held.
+func joinFDs(opts Options) (userFD, mntFD int, err error) {
+	recPath := filepath.Join(opts.RuntimeDir, "holder.toml")
+	var rec holderRecord
+	err = state.ReadTOML(recPath, &rec)
+	if err != nil && !errors.Is(err, state.ErrNotExist) {
+		opts.Logger.Debug("ignoring unreadable holder record", "err", err)
+	}
+	if err != nil || !rec.Process.Alive() {
+		rec, err = startHolder(opts)
+		if err != nil {
+			return -1, -1, err
+		}
+		if err := state.WriteTOMLAtomic(recPath, rec); err != nil {
+			syscall.Kill(rec.Process.PID, syscall.SIGKILL)
+			return -1, -1, err
+		}
+		for _, w := range rec.Warnings {
+			fmt.Fprintln(os.Stderr, "sbx: warning: "+w)
+		}
+	}
+	pid := strconv.Itoa(rec.Process.PID)
+	userFD = -1
+	if opts.Rootless {
+		userFD, err = unix.Open("/proc/"+pid+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, -1, fmt.Errorf("opening the holder's user namespace: %w", err)
+		}
+	}
+	mntFD, err = unix.Open("/proc/"+pid+"/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, fmt.Errorf("opening the holder's mount namespace: %w", err)
+	}
+	// Opened by pid: make sure the pid still names the same process now that the files
+	// are open, so a recycled pid can never hand us someone else's namespaces.
+	if !rec.Process.Alive() {
+		return -1, -1, errors.New("the namespace holder exited while sbx was joining it; run the command again")
+	}
+	return userFD, mntFD, nil
+}
+
+// startHolder starts the holder process and waits until its namespaces are ready.
+func startHolder(opts Options) (holderRecord, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return holderRecord{}, err
+	}
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		return holderRecord{}, err
+	}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return holderRecord{}, err
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return holderRecord{}, err
+	}
+	defer null.Close()
+	cmd := &exec.Cmd{
+		Path:       exe,
+		Args:       []string{"sbx"}, // never a name that reexec.Init would claim
+		Env:        append(os.Environ(), envHolder+"="+opts.RuntimeDir, envTmpfs+"="+opts.TmpfsDir),
+		Stdin:      null,
+		Stdout:     null,
+		Stderr:     null,
+		ExtraFiles: []*os.File{goR, readyW}, // fd 3, fd 4
+		Dir:        "/",
+		SysProcAttr: &syscall.SysProcAttr{
+			Setsid:     true,
+			Cloneflags: syscall.CLONE_NEWNS,
+		},
+	}
+	if opts.Rootless {
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
+	}
+	if err := cmd.Start(); err != nil {
+		goR.Close()
+		goW.Close()
+		readyR.Close()
+		readyW.Close()
+		return holderRecord{}, fmt.Errorf("starting the namespace holder: %w", err)
+	}
+	goR.Close()
+	readyW.Close()
+	defer readyR.Close()
+	fail := func(err error) (holderRecord, error) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		goW.Close()
+		return holderRecord{}, err
+	}
+	var rec holderRecord
+	if opts.Rootless {
+		warnings, err := writeMaps(cmd.Process.Pid)
+		if err != nil {
+			return fail(err)
+		}
+		rec.Warnings = warnings
+	}
+	if _, err := goW.Write([]byte("go\n")); err != nil {
+		return fail(fmt.Errorf("starting the namespace holder: %w", err))
+	}
+	goW.Close()
+	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(readyR).ReadString('\n')
+	if err != nil {
+		return fail(fmt.Errorf("the namespace holder did not start: %w", err))
+	}
+	if line != "ok\n" {
+		return fail(fmt.Errorf("the namespace holder did not start: %s", strings.TrimSpace(line)))
+	}
+	// The holder runs on after this process exits; nobody waits for it but init.
+	cmd.Process.Release()
+	rec.Process, err = state.Identify(cmd.Process.Pid)
+	if err != nil {
+		return holderRecord{}, fmt.Errorf("the namespace holder exited at start: %w", err)
+	}
+	if um, err := ReadMap(fmt.Sprintf("/proc/%d/uid_map", cmd.Process.Pid)); err == nil {
+		rec.UIDMap = FormatMap(um)
+	}
+	if gm, err := ReadMap(fmt.Sprintf("/proc/%d/gid_map", cmd.Process.Pid)); err == nil {
+		rec.GIDMap = FormatMap(gm)
+	}
+	return rec, nil
+}
+
+// writeMaps gives the holder's user namespace the user's full subordinate ranges through the
+// setuid newuidmap/newgidmap, or, when those or the ranges are missing, the user alone.
+func writeMaps(pid int) (warnings []string, err error) {
+	uid, gid := os.Getuid(), os.Getgid()
+	name := strconv.Itoa(uid)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	subuid := readRanges("/etc/subuid", name, uid)
+	subgid := readRanges("/etc/subgid", name, uid)
+	newuidmap, errU := exec.LookPath("newuidmap")
+	newgidmap, errG := exec.LookPath("newgidmap")
+	switch {
+	case len(subuid) == 0 || len(subgid) == 0:
+		warnings = append(warnings, fmt.Sprintf("no subordinate id range for %s in /etc/subuid and /etc/subgid: only your own uid is mapped, so images with files of other owners cannot be used; add a line like %q to both files", name, name+":100000:65536"))
+	case errU != nil || errG != nil:
+		warnings = append(warnings, "newuidmap/newgidmap not found: only your own uid is mapped; install the uidmap package")
+	default:
+		p := strconv.Itoa(pid)
+		if out, err := exec.Command(newuidmap, append([]string{p}, Args(BuildMap(uid, subuid))...)...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("newuidmap: %s: check the ranges for %s in /etc/subuid", strings.TrimSpace(string(out)), name)
+		}
+		if out, err := exec.Command(newgidmap, append([]string{p}, Args(BuildMap(gid, subgid))...)...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("newgidmap: %s: check the ranges for %s in /etc/subgid", strings.TrimSpace(string(out)), name)
+		}
+		return nil, nil
+	}
+	// Single-id fallback: an unprivileged process may map its own ids once setgroups is denied.
+	p := fmt.Sprintf("/proc/%d/", pid)
+	if err := os.WriteFile(p+"uid_map", []byte(fmt.Sprintf("0 %d 1\n", uid)), 0); err != nil {
+		return nil, fmt.Errorf("writing uid_map: %w", err)
+	}
+	if err := os.WriteFile(p+"setgroups", []byte("deny"), 0); err != nil {
+		return nil, fmt.Errorf("writing setgroups: %w", err)
+	}
+	if err := os.WriteFile(p+"gid_map", []byte(fmt.Sprintf("0 %d 1\n", gid)), 0); err != nil {
+		return nil, fmt.Errorf("writing gid_map: %w", err)
+	}
+	return warnings, nil
+}
+
+func readRanges(path, name string, id int) []IDRange {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r, _ := ParseSubIDs(f, name, id)
+	return r
+}
+
+// IsHolder reports whether this process was started as a holder.
+func IsHolder() bool { return os.Getenv(envHolder) != "" }
+
+// RunHolder is the whole life of the holder process: finish setting up the namespaces, say
+// so, then wait until no sbx process references them and exit. Its return value is the
+// process exit status.
+func RunHolder() int {
+	runtimeDir, tmpfsDir := os.Getenv(envHolder), os.Getenv(envTmpfs)
+	goR, ready := os.NewFile(3, "go"), os.NewFile(4, "ready")
+	report := func(err error) int {
+		fmt.Fprintf(ready, "%v\n", err)
+		return 1
+	}
+	// Wait until the parent has written our id maps: before that we hold no capabilities
+	// that the mounts below need.
+	if _, err := bufio.NewReader(goR).ReadString('\n'); err != nil {
+		return report(fmt.Errorf("waiting for the id mapping: %w", err))
+	}
+	goR.Close()
+	// Slave propagation: host mounts made later (a USB disk, a new bind source) still show
+	// up here, while our own mounts never leak out to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return report(fmt.Errorf("making / a slave mount: %w", err))
+	}
+	if err := unix.Mount("tmpfs", tmpfsDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
+		return report(fmt.Errorf("mounting tmpfs on %s: %w", tmpfsDir, err))
+	}
+	ready.WriteString("ok\n")
+	ready.Close()
+
+	refs, err := state.LockFile(filepath.Join(runtimeDir, "holder.refs"))
+	if err != nil {
+		return 1
+	}
+	// Every user is gone. Drop the record under the creation lock, so that nobody joins a
+	// holder that is leaving; then exit while still holding the refs lock, which makes
+	// newcomers wait until we are really gone.
+	lk, err := state.LockFile(filepath.Join(runtimeDir, "holder.lock"))
+	if err == nil {
+		recPath := filepath.Join(runtimeDir, "holder.toml")
+		var rec holderRecord
+		if state.ReadTOML(recPath, &rec) == nil && rec.Process.PID == os.Getpid() {
+			os.Remove(recPath)
+		}
+		lk.Unlock()
+	}
+	_ = refs
+	return 0
+}
+
+// Record describes the running holder, for `sbx info`.
+type Record struct {
+	PID            int
+	UIDMap, GIDMap string
+}
+
+// Current reads the holder record of the runtime directory.
+func Current(runtimeDir string) (Record, error) {
+	var rec holderRecord
+	if err := state.ReadTOML(filepath.Join(runtimeDir, "holder.toml"), &rec); err != nil {
+		return Record{}, err
+	}
+	return Record{PID: rec.Process.PID, UIDMap: rec.UIDMap, GIDMap: rec.GIDMap}, nil
+}
