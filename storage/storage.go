@@ -35,7 +35,7 @@ type Store = cstorage.Store
 // filesystem under GraphRoot cannot do overlay in a user namespace.
 func Open(o Options) (Store, error) {
 	// Keep podman's storage.conf (system or the user's) from silently changing sbx's store.
-	os.Setenv("CONTAINERS_STORAGE_CONF", "/nonexistent/sbx-has-its-own-config")
+	os.Setenv("CONTAINERS_STORAGE_CONF", os.DevNull)
 	if err := os.MkdirAll(o.GraphRoot, 0o700); err != nil {
 		return nil, fmt.Errorf("creating image store %s: %w", o.GraphRoot, err)
 	}

@@ -24,6 +24,9 @@ const (
 	envRefFD   = "_SBX_REFFD"      // the inherited shared lock on holder.refs
 	envHolder  = "_SBX_HOLDER"     // set in the holder process: the runtime dir
 	envTmpfs   = "_SBX_HOLDER_RUN" // set in the holder process: where to mount the tmpfs
+	// set in a rootless holder; stage 2 marks its second exec, the one with capabilities
+	envRootlessHolder = "_SBX_HOLDER_ROOTLESS"
+	envHolderStage    = "_SBX_HOLDER_STAGE"
 
 	// Read by go.podman.io/storage to decide it runs rootless inside a user namespace.
 	envContainersUserns = "_CONTAINERS_USERNS_CONFIGURED"
@@ -183,7 +186,7 @@ func startHolder(opts Options) (holderRecord, error) {
 	cmd := &exec.Cmd{
 		Path:       exe,
 		Args:       []string{"sbx"}, // never a name that reexec.Init would claim
-		Env:        append(os.Environ(), envHolder+"="+opts.RuntimeDir, envTmpfs+"="+opts.TmpfsDir),
+		Env:        holderEnv(opts),
 		Stdin:      null,
 		Stdout:     null,
 		Stderr:     null,
@@ -234,18 +237,27 @@ func startHolder(opts Options) (holderRecord, error) {
 		return fail(fmt.Errorf("the namespace holder did not start: %s", strings.TrimSpace(line)))
 	}
 	// The holder runs on after this process exits; nobody waits for it but init.
+	pid := cmd.Process.Pid
 	cmd.Process.Release()
-	rec.Process, err = state.Identify(cmd.Process.Pid)
+	rec.Process, err = state.Identify(pid)
 	if err != nil {
 		return holderRecord{}, fmt.Errorf("the namespace holder exited at start: %w", err)
 	}
-	if um, err := ReadMap(fmt.Sprintf("/proc/%d/uid_map", cmd.Process.Pid)); err == nil {
+	if um, err := ReadMap(fmt.Sprintf("/proc/%d/uid_map", pid)); err == nil {
 		rec.UIDMap = FormatMap(um)
 	}
-	if gm, err := ReadMap(fmt.Sprintf("/proc/%d/gid_map", cmd.Process.Pid)); err == nil {
+	if gm, err := ReadMap(fmt.Sprintf("/proc/%d/gid_map", pid)); err == nil {
 		rec.GIDMap = FormatMap(gm)
 	}
 	return rec, nil
+}
+
+func holderEnv(opts Options) []string {
+	env := append(os.Environ(), envHolder+"="+opts.RuntimeDir, envTmpfs+"="+opts.TmpfsDir)
+	if opts.Rootless {
+		env = append(env, envRootlessHolder+"=1")
+	}
+	return env
 }
 
 // writeMaps gives the holder's user namespace the user's full subordinate ranges through the
@@ -314,10 +326,22 @@ func RunHolder() int {
 	}
 	// Wait until the parent has written our id maps: before that we hold no capabilities
 	// that the mounts below need.
-	if _, err := bufio.NewReader(goR).ReadString('\n'); err != nil {
-		return report(fmt.Errorf("waiting for the id mapping: %w", err))
+	if os.Getenv(envHolderStage) == "" {
+		if _, err := bufio.NewReader(goR).ReadString('\n'); err != nil {
+			return report(fmt.Errorf("waiting for the id mapping: %w", err))
+		}
 	}
 	goR.Close()
+	if opts := os.Getenv(envHolderStage); opts == "" && os.Getuid() == 0 && os.Getenv(envRootlessHolder) != "" {
+		// execve ran while our uid was still unmapped, which cleared our capabilities in
+		// the new user namespace; now that we are uid 0 there, exec again to get them.
+		exe, err := os.Executable()
+		if err != nil {
+			return report(err)
+		}
+		env := append(os.Environ(), envHolderStage+"=2")
+		return report(syscall.Exec(exe, []string{"sbx"}, env))
+	}
 	// Slave propagation: host mounts made later (a USB disk, a new bind source) still show
 	// up here, while our own mounts never leak out to the host.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {

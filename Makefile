@@ -1,0 +1,34 @@
+# sbx is one static binary: cgo is on only for the namespace-joining constructor
+# (userns/nsenter), linked statically against glibc.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+TAGS     := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp exclude_disk_quota netgo osusergo sqlite_omit_load_extension
+LDFLAGS  := -s -w -X main.version=$(VERSION) -linkmode external -extldflags '-static'
+export CGO_ENABLED := 1
+
+.PHONY: all sbx test test-unit test-scripts vet clean demo
+
+all: sbx
+
+sbx:
+	$(GO) build -trimpath -tags '$(TAGS)' -ldflags "$(LDFLAGS)" -o sbx .
+
+vet:
+	$(GO) vet -tags '$(TAGS)' ./...
+
+test-unit:
+	$(GO) test -tags '$(TAGS)' $(shell $(GO) list ./... | grep -v /testscripts)
+
+# The testscript suite drives the real ./sbx; run as root it runs every script twice, as
+# root and (when the user exists) as the unprivileged $(SBX_TEST_USER).
+SBX_TEST_USER ?= sbxtest
+test-scripts: sbx
+	SBX_BIN=$(CURDIR)/sbx SBX_TEST_USER=$(SBX_TEST_USER) ./testscripts/run.sh
+
+test: vet test-unit test-scripts
+
+demo: sbx
+	./bench/demo.sh
+
+clean:
+	rm -f sbx

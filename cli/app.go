@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// UsageError is a mistake in how a command was called; main exits with status 125 for it
+// in `run` and 1 elsewhere, like docker.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usageError(c *ucli.Context, msg string) error {
+	return &UsageError{Msg: fmt.Sprintf("%q %s; see 'sbx %s --help'", c.Command.FullName(), msg, c.Command.FullName())}
+}
+
+// NewApp builds the sbx command line.
+func NewApp(o Options) *ucli.App {
+	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	app := &ucli.App{
+		Name:                   "sbx",
+		Usage:                  "rootless, daemonless containers and sandboxes",
+		Version:                o.Version,
+		Reader:                 o.Stdin,
+		Writer:                 o.Stdout,
+		ErrWriter:              o.Stderr,
+		UseShortOptionHandling: true,
+		HideHelpCommand:        true,
+		Suggest:                true,
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "debug", Usage: "log what sbx does to standard error"},
+		},
+		Before: func(c *ucli.Context) error {
+			if c.Bool("debug") {
+				e.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+			return nil
+		},
+		After: func(c *ucli.Context) error {
+			e.close()
+			return nil
+		},
+		CommandNotFound: func(c *ucli.Context, name string) {
+			// Reported by main through the error below; urfave calls this first.
+		},
+		OnUsageError: func(c *ucli.Context, err error, isSubcommand bool) error {
+			return &UsageError{Msg: fmt.Sprintf("%v; see 'sbx --help'", err)}
+		},
+		ExitErrHandler: func(c *ucli.Context, err error) {},
+	}
+	app.Commands = append(app.Commands, imageCommands(e)...)
+	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e))
+	for _, c := range app.Commands {
+		setUsageErrors(c)
+	}
+	app.Action = func(c *ucli.Context) error {
+		if c.NArg() > 0 {
+			return &UsageError{Msg: fmt.Sprintf("%q is not an sbx command; see 'sbx --help'", c.Args().First())}
+		}
+		return ucli.ShowAppHelp(c)
+	}
+	return app
+}
+
+// setUsageErrors makes a bad flag a one-line error naming the command, instead of urfave's
+// "Incorrect Usage" plus the whole help text.
+func setUsageErrors(c *ucli.Command) {
+	c.OnUsageError = func(ctx *ucli.Context, err error, isSubcommand bool) error {
+		return &UsageError{Msg: fmt.Sprintf("%s: %v; see 'sbx %s --help'", ctx.Command.FullName(), err, ctx.Command.FullName())}
+	}
+	for _, s := range c.Subcommands {
+		setUsageErrors(s)
+	}
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		c.Action = func(ctx *ucli.Context) error {
+			if ctx.NArg() > 0 {
+				return &UsageError{Msg: fmt.Sprintf("%q is not an 'sbx %s' command; see 'sbx %s --help'", ctx.Args().First(), c.Name, c.Name)}
+			}
+			return ucli.ShowSubcommandHelp(ctx)
+		}
+	}
+}
+
+// IsUsage reports whether err is a calling mistake.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// OneLine flattens an error for the user: the first line only, nothing of Go's internals.
+func OneLine(err error) string {
+	s := strings.TrimSpace(err.Error())
+	s = strings.ReplaceAll(s, "\n", "; ")
+	return s
+}
+
+var _ = os.Stderr

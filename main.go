@@ -1,0 +1,50 @@
+// Command sbx runs containers without root and without a daemon. main wires the command
+// line to the packages that do the work; it alone prints errors and picks the exit status.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"go.podman.io/storage/pkg/reexec"
+
+	"github.com/sbx-dev/sbx/cli"
+	"github.com/sbx-dev/sbx/userns"
+	_ "github.com/sbx-dev/sbx/userns/nsenter" // joins the holder's namespaces before Go starts
+)
+
+// version is set at build time by the Makefile.
+var version = "dev"
+
+func main() {
+	// go.podman.io/storage re-executes this binary as storage-untar and friends: hand those
+	// over before anything else looks at the arguments.
+	if reexec.Init() {
+		return
+	}
+	if userns.IsHolder() {
+		os.Exit(userns.RunHolder())
+	}
+	// The shared reference on the holder (when this process joined it) must live exactly
+	// as long as this process: keep the file reachable so no finalizer closes it early.
+	ref := userns.HeldRef()
+	status := run()
+	runtime.KeepAlive(ref)
+	os.Exit(status)
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	err := app.RunContext(ctx, os.Args)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "sbx: %s\n", cli.OneLine(err))
+	return 1
+}
