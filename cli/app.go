@@ -56,7 +56,7 @@ func NewApp(o Options) *ucli.App {
 		ExitErrHandler: func(c *ucli.Context, err error) {},
 	}
 	app.Commands = append(app.Commands, imageCommands(e)...)
-	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e))
+	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
 	for _, c := range app.Commands {
 		setUsageErrors(c)
 	}

@@ -211,3 +211,41 @@ func versionCommand(e *env) *ucli.Command {
 		},
 	}
 }
+
+func systemCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:  "system",
+		Usage: "Manage sbx's own state",
+		Subcommands: []*ucli.Command{
+			{
+				Name:  "reset",
+				Usage: "Delete every image, layer and container of this user's store",
+				Flags: []ucli.Flag{
+					&ucli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do it (sbx never prompts)"},
+				},
+				Action: func(c *ucli.Context) error {
+					if !c.Bool("force") {
+						return fmt.Errorf("system reset deletes all images, containers and volumes of this user; pass --force to do it")
+					}
+					s, err := e.openStore()
+					if err != nil {
+						return err
+					}
+					graph := s.GraphRoot()
+					// Shutdown(true) unmounts whatever is still mounted so the removal
+					// below cannot fail on a busy mount.
+					if _, err := s.Shutdown(true); err != nil {
+						return fmt.Errorf("shutting the store down: %w", err)
+					}
+					e.store = nil
+					// Removed from inside the user namespace: files owned by subordinate
+					// ids are the user's to delete only from here.
+					if err := os.RemoveAll(graph); err != nil {
+						return err
+					}
+					return os.RemoveAll(e.paths.DataDir)
+				},
+			},
+		},
+	}
+}
