@@ -19,6 +19,7 @@ import (
 
 	"github.com/sbx-dev/sbx/config"
 	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/storage"
 	"github.com/sbx-dev/sbx/userns"
 	"go.podman.io/image/v5/types"
@@ -161,14 +162,28 @@ func (e *env) images(quiet bool) (*image.Images, error) {
 	if err != nil {
 		return nil, err
 	}
+	tmp, err := e.tmpDir()
+	if err != nil {
+		return nil, err
+	}
 	m := &image.Images{
 		Store: s,
 		Sys: &types.SystemContext{
 			BlobInfoCacheDir: filepath.Join(e.paths.DataDir, "cache"),
+			// Big blobs are staged beside the store, not in /var/tmp (which may be small,
+			// or shared with other users).
+			BigFilesTemporaryDir: tmp,
 			// Registries' short-name aliases and search lists are podman's, not docker's.
 			SystemRegistriesConfPath:    "/nonexistent/sbx-no-registries.conf",
 			SystemRegistriesConfDirPath: "/nonexistent/sbx-no-registries.conf.d",
 		},
+	}
+	m.LayerLock = func() (func(), error) {
+		l, err := state.LockFile(filepath.Join(e.paths.DataDir, "layers.lock"))
+		if err != nil {
+			return nil, err
+		}
+		return l.Unlock, nil
 	}
 	if !quiet && isTerminal(e.opts.Stderr) {
 		m.Progress = e.opts.Stderr

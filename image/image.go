@@ -34,6 +34,9 @@ type Images struct {
 	Progress io.Writer
 	// Sys carries registry settings: auth file, TLS verification.
 	Sys *types.SystemContext
+	// LayerLock, when set, takes the store-wide exclusive lock for adding image layers and
+	// returns its release.
+	LayerLock func() (func(), error)
 }
 
 // Resolve finds the image a user means by name, short name, full ID or ID prefix. It

@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -184,9 +185,24 @@ func (m *Images) storeFrom(ctx context.Context, src types.ImageReference, names 
 	if err != nil {
 		return Loaded{}, err
 	}
+	// Writers of new layers exclude each other and container creation, so that the
+	// clean-up after a failed copy only ever removes layers this copy made.
+	if m.LayerLock != nil {
+		unlock, err := m.LayerLock()
+		if err != nil {
+			return Loaded{}, err
+		}
+		defer unlock()
+	}
 	before := m.layerSet()
-	if _, err := m.copyImage(ctx, dst, src); err != nil {
+	if _, err := m.copyImage(ctx, dst, checkedRef{src}); err != nil {
+		// A failed copy leaves the layers it had committed; the store must stay as it was.
 		m.cleanupNewLayers(before)
+		// The copy machinery wraps a bad layer in three layers of temp-file detail.
+		var le *LayerError
+		if errors.As(err, &le) {
+			return Loaded{}, le
+		}
 		return Loaded{}, err
 	}
 	if len(names) > 1 {
