@@ -173,8 +173,9 @@ func (e *env) images(quiet bool) (*image.Images, error) {
 			// Big blobs are staged beside the store, not in /var/tmp (which may be small,
 			// or shared with other users).
 			BigFilesTemporaryDir: tmp,
+			AuthFilePath:         authFile(),
 			// Registries' short-name aliases and search lists are podman's, not docker's.
-			SystemRegistriesConfPath:    "/nonexistent/sbx-no-registries.conf",
+			SystemRegistriesConfPath:    os.DevNull,
 			SystemRegistriesConfDirPath: "/nonexistent/sbx-no-registries.conf.d",
 		},
 	}
@@ -194,4 +195,17 @@ func (e *env) images(quiet bool) (*image.Images, error) {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// authFile picks the registry credentials file: $REGISTRY_AUTH_FILE (podman's variable),
+// then $DOCKER_CONFIG/config.json (docker's); "" lets the image library search its usual
+// places ($XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json, ...).
+func authFile() string {
+	if f := os.Getenv("REGISTRY_AUTH_FILE"); f != "" {
+		return f
+	}
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "config.json")
+	}
+	return ""
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -89,7 +91,7 @@ func imagesCommand(e *env) *ucli.Command {
 			var rows []imageRow
 			seen := map[string]bool{}
 			for _, s := range list {
-				if filter != "" && !matchesFilter(filter, s) {
+				if filter != "" && !image.MatchesFilter(filter, s) {
 					continue
 				}
 				if c.Bool("quiet") {
@@ -133,22 +135,6 @@ func imagesCommand(e *env) *ucli.Command {
 			return format.Table(e.opts.Stdout, fmtStr, imageColumns, rows)
 		},
 	}
-}
-
-// matchesFilter applies `sbx images REPO[:TAG]`: the repository as docker shows it, and the
-// tag when one is given.
-func matchesFilter(filter string, s image.Summary) bool {
-	repo, tag, hasTag := strings.Cut(filter, ":")
-	if strings.Contains(tag, "/") { // a registry port, not a tag
-		repo, hasTag = filter, false
-		if i := strings.LastIndex(filter, ":"); i > strings.LastIndex(filter, "/") {
-			repo, tag, hasTag = filter[:i], filter[i+1:], true
-		}
-	}
-	if s.Repository != repo && s.Repository != "localhost/"+repo {
-		return false
-	}
-	return !hasTag || s.Tag == tag
 }
 
 func loadCommand(e *env) *ucli.Command {
@@ -366,7 +352,7 @@ func imageInspectCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			var out []*image.Inspect
+			var out []any
 			var errs []string
 			for _, name := range c.Args().Slice() {
 				in, err := m.InspectImage(name)
@@ -374,12 +360,15 @@ func imageInspectCommand(e *env) *ucli.Command {
 					errs = append(errs, err.Error())
 					continue
 				}
-				out = append(out, in)
-			}
-			if len(out) > 0 || len(errs) == 0 {
-				if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
+				v, err := asJSON(in)
+				if err != nil {
 					return err
 				}
+				out = append(out, v)
+			}
+			// Like docker: the found ones (or "[]") first, then the error for the rest.
+			if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
+				return err
 			}
 			if len(errs) > 0 {
 				return fmt.Errorf("%s", strings.Join(errs, "; "))
@@ -501,4 +490,21 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// asJSON turns v into the generic form of its JSON encoding, so --format templates see
+// docker's JSON field names ({{.Id}}, {{.Config.Env}}) exactly as docker inspect's do.
+// Numbers stay json.Number so sizes print as integers, not in exponent form.
+func asJSON(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.podman.io/image/v5/docker/reference"
 	cstorage "go.podman.io/storage"
 )
 
@@ -18,7 +19,8 @@ type Summary struct {
 	Digest     string
 	Created    time.Time
 	Size       int64
-	Names      []string
+	Name       string   // the stored name this row shows; "" for an unnamed image
+	Names      []string // all of the image's names
 }
 
 // List returns one Summary per image name (an unnamed image once, as <none>), newest first.
@@ -40,6 +42,7 @@ func (m *Images) List() ([]Summary, error) {
 		}
 		for _, n := range img.Names {
 			s := base
+			s.Name = n
 			s.Repository, s.Tag = Familiar(n)
 			out = append(out, s)
 		}
@@ -254,3 +257,36 @@ func (m *Images) Remove(name string, force bool) (RemoveResult, error) {
 
 // TrimID drops a sha256: prefix.
 func TrimID(id string) string { return strings.TrimPrefix(id, "sha256:") }
+
+// MatchesFilter applies `sbx images REPO[:TAG]`: REPO as a user would type it (short,
+// familiar or fully qualified) and the tag when one is given.
+func MatchesFilter(filter string, s Summary) bool {
+	cands, err := Candidates(filter)
+	if err != nil {
+		return false
+	}
+	hasTag := false
+	if n, err := reference.ParseNormalizedNamed(filter); err == nil {
+		_, hasTag = n.(reference.Tagged)
+	}
+	if s.Name == "" {
+		return false
+	}
+	for _, c := range cands {
+		if hasTag && s.Name == c {
+			return true
+		}
+		if !hasTag && repoOf(s.Name) == repoOf(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func repoOf(name string) string {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return name
+	}
+	return n.Name()
+}

@@ -31,7 +31,7 @@ func (m *Images) Pull(ctx context.Context, name string, o PullOptions) (Loaded, 
 	}
 	src, err := docker.NewReference(n)
 	if err != nil {
-		return Loaded{}, fmt.Errorf("%w: %q: %v", ErrInvalidReference, name, err)
+		return Loaded{}, refError(name, err)
 	}
 	sys := *m.Sys
 	insecure := isLoopbackRegistry(reference.Domain(n))
@@ -104,22 +104,41 @@ func (m *Images) Save(ctx context.Context, out, format string, names []string) e
 	}
 	switch format {
 	case "", FormatDockerArchive:
+		// One entry per image with all its requested tags: writing the same image twice
+		// would make the archive writer skip its config the second time.
+		var order []string
+		tags := map[string][]reference.NamedTagged{}
+		for _, it := range items {
+			if _, ok := tags[it.id]; !ok {
+				order = append(order, it.id)
+				tags[it.id] = nil
+			}
+			if it.name != nil {
+				tags[it.id] = append(tags[it.id], it.name)
+			}
+		}
 		w, err := archive.NewWriter(m.Sys, out)
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", out, err)
 		}
-		for _, it := range items {
-			dst, err := w.NewReference(it.name)
+		for _, id := range order {
+			dst, err := w.NewReference(nil)
 			if err != nil {
 				w.Close()
 				return err
 			}
-			src, err := m.storeRef("", it.id)
+			src, err := m.storeRef("", id)
 			if err != nil {
 				w.Close()
 				return err
 			}
-			if _, err := m.copyImage(ctx, dst, src); err != nil {
+			sys := *m.Sys
+			sys.DockerArchiveAdditionalTags = tags[id]
+			saved := m.Sys
+			m.Sys = &sys
+			_, err = m.copyImage(ctx, dst, src)
+			m.Sys = saved
+			if err != nil {
 				w.Close()
 				os.Remove(out)
 				return err

@@ -65,7 +65,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 		RequireUniqueNames:  true,
 		Deadline:            deadline(t),
 		Setup: func(e *testscript.Env) error {
-			e.Setenv("PATH", filepath.Dir(sbx)+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+			e.Setenv("PATH", filepath.Dir(sbx)+":"+e.Getenv("PATH"))
 			e.Setenv("SBX_ROOT", filepath.Join(e.WorkDir, ".sbx"))
 			e.Setenv("FIXTURES", fixtures)
 			e.Setenv("BUSYBOX_ROOTFS", filepath.Join(fixtures, "busybox-rootfs.tar"))
@@ -92,6 +92,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": cmdWaitfile,
+			"envfile":  cmdEnvfile,
 		},
 	})
 }
@@ -111,6 +112,14 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear within 30s", args[0])
+}
+
+// cmdEnvfile sets an environment variable to a file's content (a server's address).
+func cmdEnvfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envfile NAME FILE")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
 }
 
 func deadline(t *testing.T) time.Time {
