@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -59,6 +61,9 @@ func (m *Images) Import(ctx context.Context, o ImportOptions) (Loaded, error) {
 	defer os.RemoveAll(dir)
 
 	layerDigest, layerSize, err := writeLayerBlob(dir, in, label)
+	if errors.Is(err, syscall.ENOSPC) {
+		return Loaded{}, fmt.Errorf("no space left on device for the image store %s: free some space (sbx rmi, sbx system reset) and try again", m.Store.GraphRoot())
+	}
 	if err != nil {
 		return Loaded{}, err
 	}

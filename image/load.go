@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker/archive"
@@ -202,6 +203,9 @@ func (m *Images) storeFrom(ctx context.Context, src types.ImageReference, names 
 		var le *LayerError
 		if errors.As(err, &le) {
 			return Loaded{}, le
+		}
+		if errors.Is(err, syscall.ENOSPC) {
+			return Loaded{}, fmt.Errorf("no space left on device for the image store %s: free some space (sbx rmi, sbx system reset) and try again", m.Store.GraphRoot())
 		}
 		return Loaded{}, err
 	}

@@ -20,6 +20,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"registry": registryMain,
+		"mkevil":   mkevilMain,
 	})
 }
 
