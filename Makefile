@@ -28,7 +28,7 @@ test-scripts: sbx
 test: vet test-unit test-scripts
 
 demo: sbx
-	./bench/demo.sh
+	./examples/demo.sh
 
 clean:
 	rm -f sbx

@@ -145,6 +145,17 @@ func runAsUser(t *testing.T, name, sbx, fixtures string, podman bool) {
 	if err := copyFile(self, bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// So are the scripts: the checkout may sit in a directory only root can read.
+	scripts := filepath.Join(fixtures, "testdata")
+	if err := os.MkdirAll(scripts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/*.txtar")
+	for _, f := range files {
+		if err := copyFile(f, filepath.Join(scripts, filepath.Base(f)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tmp, err := os.MkdirTemp("", "sbx-user-")
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +177,7 @@ func runAsUser(t *testing.T, name, sbx, fixtures string, podman bool) {
 		args = append(args, "-test.timeout", time.Until(d).Round(time.Second).String())
 	}
 	cmd := exec.Command("runuser", args...)
+	cmd.Dir = fixtures
 	out, err := cmd.CombinedOutput()
 	if testing.Verbose() || err != nil {
 		t.Logf("as %s:\n%s", name, out)
