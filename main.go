@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,6 +14,9 @@ import (
 	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/sbx-dev/sbx/cli"
+	"github.com/sbx-dev/sbx/run"
+	"github.com/sbx-dev/sbx/run/initproc"
+	"github.com/sbx-dev/sbx/run/proto"
 	"github.com/sbx-dev/sbx/userns"
 	_ "github.com/sbx-dev/sbx/userns/nsenter" // joins the holder's namespaces before Go starts
 )
@@ -26,25 +30,41 @@ func main() {
 	if reexec.Init() {
 		return
 	}
+	if os.Getenv(proto.EnvInit) != "" {
+		os.Exit(initproc.Main())
+	}
+	if os.Getenv(proto.EnvExec) != "" {
+		os.Exit(initproc.ExecMain())
+	}
 	if userns.IsHolder() {
 		os.Exit(userns.RunHolder())
 	}
 	// The shared reference on the holder (when this process joined it) must live exactly
 	// as long as this process: keep the file reachable so no finalizer closes it early.
 	ref := userns.HeldRef()
-	status := run()
+	status := runCLI(ref)
 	runtime.KeepAlive(ref)
 	os.Exit(status)
 }
 
-func run() int {
+func runCLI(ref *os.File) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	app := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref})
 	err := app.RunContext(ctx, os.Args)
 	if err == nil {
 		return 0
 	}
+	// The container's own status: nothing to say.
+	var es *cli.ExitStatus
+	if errors.As(err, &es) {
+		return es.Code
+	}
 	fmt.Fprintf(os.Stderr, "sbx: %s\n", cli.OneLine(err))
+	// In run, docker's statuses: 125 for sbx's own errors, 126/127 for the command.
+	var se *run.StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
 	return 1
 }

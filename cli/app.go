@@ -24,6 +24,9 @@ func usageError(c *ucli.Context, msg string) error {
 // NewApp builds the sbx command line.
 func NewApp(o Options) *ucli.App {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// docker's -h is run's --hostname; help is --help only. urfave keeps this flag in a
+	// package variable, so it is set here, once, before the app is built.
+	ucli.HelpFlag = &ucli.BoolFlag{Name: "help", Usage: "show help"}
 	app := &ucli.App{
 		Name:                   "sbx",
 		Usage:                  "rootless, daemonless containers and sandboxes",
@@ -56,6 +59,9 @@ func NewApp(o Options) *ucli.App {
 		ExitErrHandler: func(c *ucli.Context, err error) {},
 	}
 	app.Commands = append(app.Commands, imageCommands(e)...)
+	app.Commands = append(app.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
+		stopCommand(e), killCommand(e), rmCommand(e), waitCommand(e), logsCommand(e), inspectCommand(e),
+		execCommand(e), superviseCommand(e))
 	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
 	for _, c := range app.Commands {
 		setUsageErrors(c)

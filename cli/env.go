@@ -31,6 +31,8 @@ type Options struct {
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// HolderRef is this process's reference on the holder namespaces (nil outside them).
+	HolderRef *os.File
 }
 
 // env is the per-invocation context shared by commands, built lazily: `sbx version` must not

@@ -49,8 +49,12 @@ type holderRecord struct {
 	Warnings []string      `toml:"warnings"`
 }
 
+// envInside marks processes that run in the holder's namespaces, so that the children sbx
+// starts there (detached supervisors) do not try to join again.
+const envInside = "_SBX_INSIDE"
+
 // Inside reports whether this process already runs in the holder's namespaces.
-func Inside() bool { return nsenter.Joined() }
+func Inside() bool { return nsenter.Joined() || os.Getenv(envInside) == "1" }
 
 // HeldRef returns the shared lock this process inherited on holder.refs (nil outside), so
 // a process that outlives its parent (a detached supervisor) can keep the namespaces alive.
@@ -111,7 +115,8 @@ func Enter(opts Options) error {
 	}
 	env := append(os.Environ(),
 		fmt.Sprintf("%s=%d,%d", envNSEnter, userFD, mntFD),
-		fmt.Sprintf("%s=%d", envRefFD, refs.File().Fd()))
+		fmt.Sprintf("%s=%d", envRefFD, refs.File().Fd()),
+		envInside+"=1")
 	if opts.Rootless {
 		env = append(env, envContainersUserns+"=done", envContainersUID+"="+strconv.Itoa(os.Getuid()))
 	}

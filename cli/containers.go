@@ -1,0 +1,730 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/sbx-dev/sbx/format"
+	"github.com/sbx-dev/sbx/run"
+	"github.com/sbx-dev/sbx/run/spec"
+	"github.com/sbx-dev/sbx/volumes"
+)
+
+// ExitStatus ends sbx with a status and no message (the container's own status).
+type ExitStatus struct{ Code int }
+
+func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// runtime opens the store and returns the container runtime.
+func (e *env) runtime() (*run.Runtime, error) {
+	s, err := e.openStore()
+	if err != nil {
+		return nil, err
+	}
+	return &run.Runtime{
+		Store:      s,
+		Containers: &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
+		Rootless:   e.paths.Rootless,
+		Logger:     e.logger,
+		HolderRef:  e.opts.HolderRef,
+	}, nil
+}
+
+func createFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep standard input open"},
+		&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+		&ucli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+		&ucli.StringFlag{Name: "name", Usage: "assign a name to the container"},
+		&ucli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables"},
+		&ucli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
+		&ucli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+		&ucli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user: name|uid[:group|gid]"},
+		&ucli.StringFlag{Name: "entrypoint", Usage: "overwrite the image's ENTRYPOINT"},
+		&ucli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
+		&ucli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem read-only"},
+		&ucli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs: DEST[:OPTIONS]"},
+		&ucli.BoolFlag{Name: "privileged", Usage: "all capabilities, no seccomp, no masked paths"},
+		&ucli.StringSliceFlag{Name: "cap-add", Usage: "add Linux capabilities"},
+		&ucli.StringSliceFlag{Name: "cap-drop", Usage: "drop Linux capabilities"},
+		&ucli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges[=false], seccomp=unconfined|PROFILE.json"},
+		&ucli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that forwards signals and reaps processes"},
+		&ucli.StringSliceFlag{Name: "ulimit", Usage: "ulimit options, e.g. nofile=1024:2048"},
+		&ucli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit"},
+		&ucli.StringFlag{Name: "cpus", Usage: "number of CPUs"},
+		&ucli.Int64Flag{Name: "pids-limit", Usage: "process limit"},
+		&ucli.StringFlag{Name: "timeout", Usage: "stop the container after DURATION and exit 124 (sbx addition)"},
+		&ucli.StringFlag{Name: "rootfs", Usage: "run a plain directory as the root filesystem, no image (sbx addition)"},
+		&ucli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume: [SRC:]DST[:ro]"},
+		&ucli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem mount: type=bind|volume|tmpfs,source=,target=,readonly"},
+		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host (bridge networking is coming)"},
+		&ucli.StringSliceFlag{Name: "add-host", Usage: "add a custom host-to-IP mapping (host:ip)"},
+		&ucli.StringSliceFlag{Name: "dns", Usage: "set custom DNS servers"},
+		&ucli.StringSliceFlag{Name: "dns-search", Usage: "set custom DNS search domains"},
+		&ucli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set metadata on the container"},
+		&ucli.StringFlag{Name: "stop-signal", Usage: "signal to stop the container"},
+		&ucli.IntFlag{Name: "stop-timeout", Usage: "seconds to wait after the stop signal before killing"},
+	}
+}
+
+// createOptions turns the flags into run.CreateOptions; every value is checked here, so a
+// bad one fails before anything is created.
+func createOptions(c *ucli.Context) (run.CreateOptions, error) {
+	o := run.CreateOptions{
+		Name: c.String("name"), WorkingDir: c.String("workdir"), User: c.String("user"),
+		Hostname: c.String("hostname"), Tty: c.Bool("tty"), OpenStdin: c.Bool("interactive"),
+		AutoRemove: c.Bool("rm"), ReadOnly: c.Bool("read-only"), Privileged: c.Bool("privileged"),
+		CapAdd: c.StringSlice("cap-add"), CapDrop: c.StringSlice("cap-drop"), Init: c.Bool("init"),
+		Network: c.String("network"), ExtraHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
+		DNSSearch: c.StringSlice("dns-search"), StopSignal: c.String("stop-signal"),
+		StopTimeout: c.Int("stop-timeout"), Rootfs: c.String("rootfs"), PidsLimit: c.Int64("pids-limit"),
+	}
+	if c.IsSet("entrypoint") {
+		ep := c.String("entrypoint")
+		o.Entrypoint = &ep
+	}
+	args := c.Args().Slice()
+	if o.Rootfs == "" {
+		if len(args) == 0 {
+			return o, usageError(c, "requires at least 1 argument (an image, or --rootfs DIR)")
+		}
+		o.Image, args = args[0], args[1:]
+	}
+	o.Cmd = args
+	for _, f := range c.StringSlice("env-file") {
+		env, err := spec.ParseEnvFile(f, os.LookupEnv)
+		if err != nil {
+			return o, err
+		}
+		o.Env = append(o.Env, env...)
+	}
+	env, err := spec.ParseEnv(c.StringSlice("env"), os.LookupEnv)
+	if err != nil {
+		return o, err
+	}
+	o.Env = append(o.Env, env...)
+	if o.Security, err = spec.ParseSecurityOpts(c.StringSlice("security-opt")); err != nil {
+		return o, err
+	}
+	if o.Security.Seccomp != "" && o.Security.Seccomp != "unconfined" {
+		if err := validateSeccomp(o.Security.Seccomp); err != nil {
+			return o, err
+		}
+	}
+	for _, t := range c.StringSlice("tmpfs") {
+		tf, err := spec.ParseTmpfs(t)
+		if err != nil {
+			return o, err
+		}
+		o.Tmpfs = append(o.Tmpfs, tf)
+	}
+	for _, u := range c.StringSlice("ulimit") {
+		ul, err := spec.ParseUlimit(u)
+		if err != nil {
+			return o, err
+		}
+		o.Ulimits = append(o.Ulimits, ul)
+	}
+	if m := c.String("memory"); m != "" {
+		if o.Memory, err = spec.ParseBytes(m); err != nil {
+			return o, fmt.Errorf("invalid --memory %q: %w", m, err)
+		}
+	}
+	if cpus := c.String("cpus"); cpus != "" {
+		quota, period, err := spec.ParseCPUs(cpus)
+		if err != nil {
+			return o, err
+		}
+		o.NanoCPUs = quota * 1e9 / int64(period)
+	}
+	if t := c.String("timeout"); t != "" {
+		if o.Timeout, err = spec.ParseDuration(t); err != nil {
+			return o, fmt.Errorf("invalid --timeout %q: %w", t, err)
+		}
+		if o.Timeout == 0 {
+			return o, fmt.Errorf("invalid --timeout %q: must be greater than zero", t)
+		}
+	}
+	if s := o.StopSignal; s != "" {
+		if _, err := spec.ParseSignal(s); err != nil {
+			return o, err
+		}
+	}
+	for _, l := range c.StringSlice("label") {
+		k, v, _ := strings.Cut(l, "=")
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		o.Labels[k] = v
+	}
+	for _, h := range c.StringSlice("add-host") {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok || name == "" || ip == "" {
+			return o, fmt.Errorf("invalid --add-host %q: use HOST:IP", h)
+		}
+	}
+	var specs []volumes.Spec
+	for _, v := range c.StringSlice("volume") {
+		sp, err := volumes.ParseVolume(v)
+		if err != nil {
+			return o, err
+		}
+		specs = append(specs, sp)
+	}
+	for _, m := range c.StringSlice("mount") {
+		sp, err := volumes.ParseMount(m)
+		if err != nil {
+			return o, err
+		}
+		specs = append(specs, sp)
+	}
+	for _, sp := range specs {
+		switch sp.Kind {
+		case volumes.KindBind:
+			m, err := bindMount(sp)
+			if err != nil {
+				return o, err
+			}
+			o.Binds = append(o.Binds, m)
+		case volumes.KindTmpfs:
+			tf, err := spec.ParseTmpfs(sp.Destination + ":" + strings.Join(sp.Options, ","))
+			if err != nil {
+				return o, err
+			}
+			tf.ReadOnly = sp.ReadOnly
+			o.Tmpfs = append(o.Tmpfs, tf)
+		default:
+			return o, fmt.Errorf("volume %s: named and anonymous volumes are not supported yet; bind a host directory (-v /abs/path:%s)", sp.Destination, sp.Destination)
+		}
+	}
+	return o, nil
+}
+
+// bindMount checks a bind source on the host: -v creates a missing directory (as docker
+// does, owned by the user), --mount refuses a missing source.
+func bindMount(sp volumes.Spec) (run.Mount, error) {
+	st, err := os.Stat(sp.Source)
+	if os.IsNotExist(err) {
+		if !sp.CreateHostPath {
+			return run.Mount{}, fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", sp.Source)
+		}
+		if err := os.MkdirAll(sp.Source, 0o755); err != nil {
+			return run.Mount{}, fmt.Errorf("creating bind source %s: %w", sp.Source, err)
+		}
+		st, err = os.Stat(sp.Source)
+	}
+	if err != nil {
+		return run.Mount{}, fmt.Errorf("bind source %s: %w", sp.Source, unwrapPath(err))
+	}
+	mode := "rw"
+	if sp.ReadOnly {
+		mode = "ro"
+	}
+	return run.Mount{Type: "bind", Source: sp.Source, Destination: sp.Destination, RW: !sp.ReadOnly, Mode: mode, File: !st.IsDir()}, nil
+}
+
+func runCommand(e *env) *ucli.Command {
+	flags := append(createFlags(), &ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"})
+	return &ucli.Command{
+		Name:                   "run",
+		Usage:                  "Create and run a new container from an image",
+		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
+		UseShortOptionHandling: true,
+		Flags:                  flags,
+		Action: func(c *ucli.Context) error {
+			o, err := createOptions(c)
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			imgs, err := e.images(true)
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			ctr, err := rt.Create(imgs, o)
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			if c.Bool("detach") {
+				if err := e.startDetached(rt, ctr); err != nil {
+					return err
+				}
+				fmt.Fprintln(e.opts.Stdout, ctr.ID)
+				return nil
+			}
+			return e.attach(rt, ctr)
+		},
+	}
+}
+
+// attach runs the container in the foreground: this process is its supervisor.
+func (e *env) attach(rt *run.Runtime, ctr *run.Container) error {
+	stdio := run.Stdio{Out: e.opts.Stdout, Err: e.opts.Stderr}
+	if ctr.Config.OpenStdin {
+		stdio.In = e.opts.Stdin
+	}
+	if ctr.Config.Tty {
+		if f, ok := e.opts.Stdin.(*os.File); ok && isTerminal(f) {
+			stdio.Terminal = f
+		}
+	}
+	code, err := rt.Supervise(ctr.ID, stdio, nil)
+	if err != nil {
+		var se *run.StatusError
+		if errors.As(err, &se) {
+			return err
+		}
+		return &run.StatusError{Code: 125, Err: err}
+	}
+	if code != 0 {
+		return &ExitStatus{Code: code}
+	}
+	return nil
+}
+
+// startDetached starts a supervisor process for the container and waits until the
+// container's command runs (or failed to).
+func (e *env) startDetached(rt *run.Runtime, ctr *run.Container) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	logf, err := os.OpenFile(rt.Containers.Path(ctr.ID, "supervisor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	defer logf.Close()
+	null, _ := os.Open(os.DevNull)
+	defer null.Close()
+	extra := []*os.File{w}
+	if rt.HolderRef != nil {
+		extra = append(extra, rt.HolderRef)
+	}
+	cmd := &exec.Cmd{
+		Path:        exe,
+		Args:        []string{"sbx", "__supervise", ctr.ID},
+		Env:         os.Environ(),
+		Stdin:       null,
+		Stdout:      logf,
+		Stderr:      logf,
+		ExtraFiles:  extra,
+		Dir:         "/",
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return &run.StatusError{Code: 125, Err: fmt.Errorf("starting the supervisor: %w", err)}
+	}
+	w.Close()
+	cmd.Process.Release()
+	var msg [4096]byte
+	n, _ := r.Read(msg[:])
+	line := strings.TrimSpace(string(msg[:n]))
+	if line == "ok" {
+		return nil
+	}
+	if line == "" {
+		line = "125 the supervisor exited before the container started; see " + rt.Containers.Path(ctr.ID, "supervisor.log")
+	}
+	code, text, _ := strings.Cut(line, " ")
+	var status int
+	fmt.Sscan(code, &status)
+	if status == 0 {
+		status = 125
+	}
+	return &run.StatusError{Code: status, Err: errors.New(text)}
+}
+
+// superviseCommand is the detached supervisor's entry point (hidden).
+func superviseCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:   "__supervise",
+		Hidden: true,
+		Action: func(c *ucli.Context) error {
+			ready := os.NewFile(3, "ready")
+			ref := os.NewFile(4, "holder-ref") // kept open: the namespaces live while we do
+			defer ref.Close()
+			rt, err := e.runtime()
+			if err != nil {
+				fmt.Fprintf(ready, "125 %v\n", err)
+				return err
+			}
+			_, err = rt.Supervise(c.Args().First(), run.Stdio{}, func(err error) {
+				if err != nil {
+					code := 125
+					var se *run.StatusError
+					if errors.As(err, &se) {
+						code = se.Code
+					}
+					fmt.Fprintf(ready, "%d %s\n", code, OneLine(err))
+				} else {
+					fmt.Fprintln(ready, "ok")
+				}
+				ready.Close()
+			})
+			return err
+		},
+	}
+}
+
+func createCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:                   "create",
+		Usage:                  "Create a new container without starting it",
+		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
+		UseShortOptionHandling: true,
+		Flags:                  createFlags(),
+		Action: func(c *ucli.Context) error {
+			o, err := createOptions(c)
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			imgs, err := e.images(true)
+			if err != nil {
+				return err
+			}
+			ctr, err := rt.Create(imgs, o)
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			fmt.Fprintln(e.opts.Stdout, ctr.ID)
+			return nil
+		},
+	}
+}
+
+func startCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:                   "start",
+		Usage:                  "Start one or more stopped containers",
+		ArgsUsage:              "CONTAINER [CONTAINER...]",
+		UseShortOptionHandling: true,
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "attach stdout/stderr and forward signals"},
+			&ucli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach standard input"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			if c.Bool("attach") {
+				if c.NArg() != 1 {
+					return usageError(c, "can attach to only one container")
+				}
+				ctr, err := rt.Find(c.Args().First())
+				if err != nil {
+					return err
+				}
+				if ctr.Running() {
+					return fmt.Errorf("container %s is already running", ctr.Name)
+				}
+				return e.attach(rt, ctr)
+			}
+			var errs []string
+			for _, ref := range c.Args().Slice() {
+				ctr, err := rt.Find(ref)
+				if err == nil && !ctr.Running() {
+					err = e.startDetached(rt, ctr)
+				}
+				if err != nil {
+					errs = append(errs, OneLine(err))
+					continue
+				}
+				fmt.Fprintln(e.opts.Stdout, ref)
+			}
+			if len(errs) > 0 {
+				return errors.New(strings.Join(errs, "; "))
+			}
+			return nil
+		},
+	}
+}
+
+func stopCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "stop",
+		Usage:     "Stop running containers: the stop signal, then SIGKILL after a grace period",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "time", Aliases: []string{"t"}, Usage: "seconds to wait before killing (default: the container's stop timeout, 10)"},
+			&ucli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "signal to send instead of the container's stop signal"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			var grace *time.Duration
+			if t := c.String("time"); t != "" {
+				d, err := spec.ParseDuration(t)
+				if err != nil {
+					return fmt.Errorf("invalid --time %q: %w", t, err)
+				}
+				grace = &d
+			}
+			if s := c.String("signal"); s != "" {
+				if _, err := spec.ParseSignal(s); err != nil {
+					return err
+				}
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			return eachContainer(e, rt, c.Args().Slice(), func(ctr *run.Container) error {
+				return rt.Stop(ctr, c.String("signal"), grace)
+			})
+		},
+	}
+}
+
+func killCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "kill",
+		Usage:     "Send a signal (SIGKILL by default) to running containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal to send"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			sig, err := spec.ParseSignal(c.String("signal"))
+			if err != nil {
+				return err
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			return eachContainer(e, rt, c.Args().Slice(), func(ctr *run.Container) error {
+				return rt.Kill(ctr, syscall.Signal(sig))
+			})
+		},
+	}
+}
+
+func rmCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "rm",
+		Usage:     "Remove containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container first"},
+			&ucli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove the container's anonymous volumes"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			return eachContainer(e, rt, c.Args().Slice(), func(ctr *run.Container) error {
+				return rt.Remove(ctr, c.Bool("force"))
+			})
+		},
+	}
+}
+
+// eachContainer applies fn to every named container, printing each name on success as
+// docker does, and joins the failures into one line.
+func eachContainer(e *env, rt *run.Runtime, refs []string, fn func(*run.Container) error) error {
+	var errs []string
+	for _, ref := range refs {
+		ctr, err := rt.Find(ref)
+		if err == nil {
+			err = fn(ctr)
+		}
+		if err != nil {
+			errs = append(errs, OneLine(err))
+			continue
+		}
+		fmt.Fprintln(e.opts.Stdout, ref)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func waitCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "wait",
+		Usage:     "Block until containers stop, then print their exit codes",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			var errs []string
+			for _, ref := range c.Args().Slice() {
+				code, err := rt.Wait(ref)
+				if err != nil {
+					errs = append(errs, OneLine(err))
+					continue
+				}
+				fmt.Fprintln(e.opts.Stdout, code)
+			}
+			if len(errs) > 0 {
+				return errors.New(strings.Join(errs, "; "))
+			}
+			return nil
+		},
+	}
+}
+
+func logsCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "logs",
+		Usage:     "Fetch the output of a container",
+		ArgsUsage: "CONTAINER",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "follow log output"},
+			&ucli.StringFlag{Name: "tail", Aliases: []string{"n"}, Value: "all", Usage: "number of lines to show from the end"},
+			&ucli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "show timestamps"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() != 1 {
+				return usageError(c, "requires exactly 1 argument")
+			}
+			tail := -1
+			if t := c.String("tail"); t != "all" {
+				if _, err := fmt.Sscan(t, &tail); err != nil || tail < 0 {
+					return fmt.Errorf("invalid --tail %q: use a number or all", t)
+				}
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			ctr, err := rt.Find(c.Args().First())
+			if err != nil {
+				return err
+			}
+			o := run.LogOptions{Tail: tail, Timestamps: c.Bool("timestamps")}
+			off, err := run.ReadLogs(rt.LogPath(ctr.ID), o, e.opts.Stdout, e.opts.Stderr)
+			if err != nil || !c.Bool("follow") {
+				return err
+			}
+			sup := ctr.State.Supervisor
+			return run.FollowLogs(rt.LogPath(ctr.ID), off, o, e.opts.Stdout, e.opts.Stderr, func() bool { return !sup.Alive() })
+		},
+	}
+}
+
+// psRow is what `sbx ps --format` templates see: docker's names.
+type psRow struct {
+	ID, Image, Command, CreatedAt, RunningFor, Status, State, Ports, Names, Labels, Mounts, Networks, Size string
+}
+
+func psCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:  "ps",
+		Usage: "List containers",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers (default shows just running)"},
+			&ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display container IDs"},
+			&ucli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
+			&ucli.StringFlag{Name: "format", Usage: "format output: table, json or a Go template"},
+		},
+		Action: func(c *ucli.Context) error {
+			if err := format.Parse(c.String("format")); err != nil {
+				return err
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			all, err := rt.List()
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			var rows []psRow
+			for i := len(all) - 1; i >= 0; i-- { // newest first
+				ctr := all[i]
+				if !c.Bool("all") && !ctr.Running() {
+					continue
+				}
+				id := ctr.ShortID()
+				if c.Bool("no-trunc") {
+					id = ctr.ID
+				}
+				if c.Bool("quiet") {
+					fmt.Fprintln(e.opts.Stdout, id)
+					continue
+				}
+				command := strings.Join(append(append([]string{}, ctr.Config.Entrypoint...), ctr.Config.Cmd...), " ")
+				if !c.Bool("no-trunc") && len(command) > 20 {
+					command = command[:19] + "…"
+				}
+				rows = append(rows, psRow{
+					ID: id, Image: ctr.Image, Command: fmt.Sprintf("%q", command),
+					CreatedAt:  ctr.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+					RunningFor: format.Since(ctr.Created, now), Status: statusText(ctr, now),
+					State: ctr.State.Status, Names: ctr.Name, Networks: ctr.Host.NetworkMode,
+				})
+			}
+			if c.Bool("quiet") {
+				return nil
+			}
+			f := c.String("format")
+			if f == "" {
+				f = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+			}
+			return format.Table(e.opts.Stdout, f, []format.Column{
+				{Field: "ID", Header: "CONTAINER ID"}, {Field: "RunningFor", Header: "CREATED"},
+				{Field: "CreatedAt", Header: "CREATED AT"},
+			}, rows)
+		},
+	}
+}
+
+// statusText is docker's STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago".
+func statusText(c *run.Container, now time.Time) string {
+	switch c.State.Status {
+	case run.StatusRunning:
+		return "Up " + format.HumanDuration(now.Sub(c.State.StartedAt))
+	case run.StatusExited:
+		return fmt.Sprintf("Exited (%d) %s", c.State.ExitCode, format.Since(c.State.FinishedAt, now))
+	}
+	return "Created"
+}
+
+func validateSeccomp(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("opening seccomp profile %s: %w", path, unwrapPath(err))
+	}
+	return seccompValidate(path)
+}

@@ -1,0 +1,251 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/sbx-dev/sbx/format"
+	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/run"
+	"github.com/sbx-dev/sbx/seccomp"
+)
+
+func seccompValidate(path string) error { return seccomp.Validate(path) }
+
+// containerJSON is docker's container inspect shape (the fields sbx has).
+type containerJSON struct {
+	ID              string `json:"Id"`
+	Created         string
+	Path            string
+	Args            []string
+	State           stateJSON
+	Image           string
+	Name            string
+	RestartCount    int
+	Driver          string
+	HostConfig      hostConfigJSON
+	Mounts          []mountJSON
+	Config          configJSON
+	NetworkSettings networkJSON
+	LogPath         string
+}
+
+type stateJSON struct {
+	Status                                 string
+	Running, Paused, Restarting, OOMKilled bool
+	Dead                                   bool
+	Pid                                    int
+	ExitCode                               int
+	Error                                  string
+	StartedAt, FinishedAt                  string
+}
+
+type hostConfigJSON struct {
+	Binds            []string
+	NetworkMode      string
+	AutoRemove       bool
+	Privileged       bool
+	ReadonlyRootfs   bool
+	CapAdd, CapDrop  []string
+	SecurityOpt      []string
+	Init             bool
+	Tmpfs            map[string]string
+	Memory, NanoCpus int64
+	PidsLimit        int64
+	ExtraHosts, Dns  []string
+	DnsSearch        []string
+	Ulimits          []ulimitJSON
+}
+
+type ulimitJSON struct {
+	Name       string
+	Soft, Hard uint64
+}
+
+type mountJSON struct {
+	Type, Name, Source, Destination, Driver, Mode string
+	RW                                            bool
+	Propagation                                   string
+}
+
+type configJSON struct {
+	Hostname, User, WorkingDir, Image, StopSignal string
+	Tty, OpenStdin, AttachStdin                   bool
+	Env, Cmd, Entrypoint                          []string
+	Labels                                        map[string]string
+	ExposedPorts                                  map[string]struct{}
+	Volumes                                       map[string]struct{}
+}
+
+type networkJSON struct {
+	IPAddress string
+	Networks  map[string]any
+	Ports     map[string]any
+}
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
+	args := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
+	j := containerJSON{
+		ID: c.ID, Created: timeString(c.Created), Image: "sha256:" + c.ImageID, Name: "/" + c.Name,
+		Driver: rt.Store.GraphDriverName(), LogPath: rt.LogPath(c.ID),
+		State: stateJSON{
+			Status: c.State.Status, Running: c.Running(), ExitCode: c.State.ExitCode, Error: c.State.Error,
+			StartedAt: timeString(c.State.StartedAt), FinishedAt: timeString(c.State.FinishedAt),
+		},
+		HostConfig: hostConfigJSON{
+			NetworkMode: c.Host.NetworkMode, AutoRemove: c.Host.AutoRemove, Privileged: c.Host.Privileged,
+			ReadonlyRootfs: c.Host.ReadOnly, CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Init: c.Host.Init,
+			Memory: c.Host.Memory, NanoCpus: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit,
+			ExtraHosts: c.Host.ExtraHosts, Dns: c.Host.DNS, DnsSearch: c.Host.DNSSearch, Tmpfs: map[string]string{},
+		},
+		Config: configJSON{
+			Hostname: c.Config.Hostname, User: c.Config.User, WorkingDir: c.Config.WorkingDir, Image: c.Image,
+			StopSignal: c.Config.StopSignal, Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, AttachStdin: c.Config.OpenStdin,
+			Env: c.Config.Env, Cmd: c.Config.Cmd, Entrypoint: c.Config.Entrypoint, Labels: c.Config.Labels,
+		},
+		NetworkSettings: networkJSON{Networks: map[string]any{}, Ports: map[string]any{}},
+		Mounts:          []mountJSON{},
+	}
+	if c.ImageID == "" {
+		j.Image = ""
+	}
+	if c.Running() {
+		j.State.Pid = c.State.Pid.PID
+	}
+	if len(args) > 0 {
+		j.Path, j.Args = args[0], args[1:]
+	}
+	if j.Args == nil {
+		j.Args = []string{}
+	}
+	if c.Host.NoNewPrivs {
+		j.HostConfig.SecurityOpt = append(j.HostConfig.SecurityOpt, "no-new-privileges")
+	}
+	if c.Host.Seccomp != "" {
+		j.HostConfig.SecurityOpt = append(j.HostConfig.SecurityOpt, "seccomp="+c.Host.Seccomp)
+	}
+	for _, u := range c.Host.Ulimits {
+		j.HostConfig.Ulimits = append(j.HostConfig.Ulimits, ulimitJSON{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	if len(c.Config.ExposedPorts) > 0 {
+		j.Config.ExposedPorts = map[string]struct{}{}
+		for _, p := range c.Config.ExposedPorts {
+			j.Config.ExposedPorts[p] = struct{}{}
+		}
+	}
+	if len(c.Config.Volumes) > 0 {
+		j.Config.Volumes = map[string]struct{}{}
+		for _, v := range c.Config.Volumes {
+			j.Config.Volumes[v] = struct{}{}
+		}
+	}
+	for _, m := range c.Host.Mounts {
+		switch m.Type {
+		case "tmpfs":
+			j.HostConfig.Tmpfs[m.Destination] = strings.Join(m.Options, ",")
+			continue
+		case "bind":
+			bind := m.Source + ":" + m.Destination
+			if !m.RW {
+				bind += ":ro"
+			}
+			j.HostConfig.Binds = append(j.HostConfig.Binds, bind)
+		}
+		mj := mountJSON{Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: "rprivate"}
+		if m.Type == "volume" {
+			mj.Driver, mj.Propagation = "local", ""
+		}
+		j.Mounts = append(j.Mounts, mj)
+	}
+	j.NetworkSettings.Networks[c.Host.NetworkMode] = map[string]any{}
+	return j
+}
+
+func inspectCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "inspect",
+		Usage:     "Show low-level information on containers or images",
+		ArgsUsage: "NAME|ID [NAME|ID...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template"},
+			&ucli.StringFlag{Name: "type", Usage: "container or image (default: both, containers first)"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			if err := format.Parse(c.String("format")); err != nil {
+				return err
+			}
+			typ := c.String("type")
+			if typ != "" && typ != "container" && typ != "image" {
+				return fmt.Errorf("invalid --type %q: use container or image", typ)
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			imgs, err := e.images(true)
+			if err != nil {
+				return err
+			}
+			var out []any
+			var errs []string
+			for _, ref := range c.Args().Slice() {
+				var v any
+				if typ != "image" {
+					if ctr, err := rt.Find(ref); err == nil {
+						v = toContainerJSON(rt, ctr)
+					} else if !errors.Is(err, run.ErrNotFound) {
+						errs = append(errs, OneLine(err))
+						continue
+					}
+				}
+				if v == nil && typ != "container" {
+					if in, err := imgs.InspectImage(ref); err == nil {
+						v = in
+					} else if !errors.Is(err, image.ErrNotFound) {
+						errs = append(errs, OneLine(err))
+						continue
+					}
+				}
+				if v == nil {
+					errs = append(errs, "no such object: "+ref)
+					continue
+				}
+				j, err := asJSON(v)
+				if err != nil {
+					return err
+				}
+				out = append(out, j)
+			}
+			if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
+				return err
+			}
+			if len(errs) > 0 {
+				return errors.New(strings.Join(errs, "; "))
+			}
+			return nil
+		},
+	}
+}
+
+func execCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:   "exec",
+		Usage:  "Run a command in a running container",
+		Hidden: true,
+		Action: func(c *ucli.Context) error { return errors.New("exec: not implemented yet") },
+	}
+}

@@ -1,0 +1,255 @@
+// Package run owns containers on the host side: their records (one TOML file each, written
+// atomically under a per-container lock), creating them in the layer store, and the
+// supervisor that starts a container's init in new namespaces, relays its terminal and
+// output, forwards signals, and records how it ended. It runs inside the user's holder
+// namespaces; the code inside the container's own namespaces is package initproc.
+package run
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sbx-dev/sbx/state"
+)
+
+// Errors callers check with errors.Is.
+var (
+	ErrNotFound  = errors.New("no such container")
+	ErrNameInUse = errors.New("container name already in use")
+	ErrRunning   = errors.New("container is running")
+)
+
+// Status values, docker's words.
+const (
+	StatusCreated = "created"
+	StatusRunning = "running"
+	StatusExited  = "exited"
+)
+
+// Container is one container's record: its configuration, fixed at create, and its state.
+type Container struct {
+	ID      string    `toml:"id"`
+	Name    string    `toml:"name"`
+	Created time.Time `toml:"created"`
+	Image   string    `toml:"image"`    // as the user named it
+	ImageID string    `toml:"image_id"` // "" with --rootfs
+	Config  Config    `toml:"config"`
+	Host    Host      `toml:"host"`
+	State   State     `toml:"state"`
+}
+
+// Config is what docker's inspect calls Config: the process and its environment.
+type Config struct {
+	Entrypoint   []string          `toml:"entrypoint"`
+	Cmd          []string          `toml:"cmd"`
+	Env          []string          `toml:"env"`
+	WorkingDir   string            `toml:"working_dir"`
+	User         string            `toml:"user"`
+	Hostname     string            `toml:"hostname"`
+	Tty          bool              `toml:"tty"`
+	OpenStdin    bool              `toml:"open_stdin"`
+	StopSignal   string            `toml:"stop_signal"`
+	Labels       map[string]string `toml:"labels"`
+	ExposedPorts []string          `toml:"exposed_ports"`
+	Volumes      []string          `toml:"volumes"` // image VOLUMEs
+}
+
+// Host is docker's HostConfig: how the container is run.
+type Host struct {
+	Rootfs      string   `toml:"rootfs"` // --rootfs DIR
+	AutoRemove  bool     `toml:"auto_remove"`
+	ReadOnly    bool     `toml:"read_only"`
+	Privileged  bool     `toml:"privileged"`
+	CapAdd      []string `toml:"cap_add"`
+	CapDrop     []string `toml:"cap_drop"`
+	Caps        []string `toml:"caps"` // resolved
+	NoNewPrivs  bool     `toml:"no_new_privileges"`
+	Seccomp     string   `toml:"seccomp"`
+	Init        bool     `toml:"init"`
+	NetworkMode string   `toml:"network_mode"`
+	Binds       []string `toml:"binds"`
+	Mounts      []Mount  `toml:"mounts"`
+	Tmpfs       []string `toml:"tmpfs"`
+	Ulimits     []Ulimit `toml:"ulimits"`
+	Memory      int64    `toml:"memory"`
+	NanoCPUs    int64    `toml:"nano_cpus"`
+	PidsLimit   int64    `toml:"pids_limit"`
+	Timeout     Duration `toml:"timeout"`
+	StopTimeout int      `toml:"stop_timeout"`
+	ExtraHosts  []string `toml:"extra_hosts"`
+	DNS         []string `toml:"dns"`
+	DNSSearch   []string `toml:"dns_search"`
+}
+
+// Mount is one mount of the container, as docker's inspect .Mounts shows it.
+type Mount struct {
+	Type        string   `toml:"type"` // bind, volume, tmpfs
+	Name        string   `toml:"name"`
+	Source      string   `toml:"source"`
+	Destination string   `toml:"destination"`
+	Mode        string   `toml:"mode"`
+	RW          bool     `toml:"rw"`
+	Options     []string `toml:"options"`
+	File        bool     `toml:"file"`
+}
+
+// Ulimit is one --ulimit, resolved.
+type Ulimit struct {
+	Name     string `toml:"name"`
+	Resource int    `toml:"resource"`
+	Soft     uint64 `toml:"soft"`
+	Hard     uint64 `toml:"hard"`
+}
+
+// Duration is a time.Duration that TOML stores as text.
+type Duration struct{ time.Duration }
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+// State is the runtime state.
+type State struct {
+	Status     string        `toml:"status"`
+	Pid        state.Process `toml:"pid"`        // the container's init, on the host
+	Supervisor state.Process `toml:"supervisor"` // the sbx process that waits for it
+	ExitCode   int           `toml:"exit_code"`
+	Error      string        `toml:"error"`
+	StartedAt  time.Time     `toml:"started_at"`
+	FinishedAt time.Time     `toml:"finished_at"`
+	// Detached says the supervisor writes output only to the log.
+	Detached bool `toml:"detached"`
+}
+
+// Running reports whether the container runs according to its record.
+func (c *Container) Running() bool { return c.State.Status == StatusRunning }
+
+// ShortID is the 12-character ID docker prints.
+func (c *Container) ShortID() string { return c.ID[:12] }
+
+// Containers is the directory of container records: DIR/ID/container.toml, DIR/ID/lock.
+type Containers struct {
+	Dir string
+}
+
+func (cs *Containers) dir(id string) string  { return filepath.Join(cs.Dir, id) }
+func (cs *Containers) file(id string) string { return filepath.Join(cs.Dir, id, "container.toml") }
+
+// Path returns a per-container file path (logs, hosts, ...).
+func (cs *Containers) Path(id, name string) string { return filepath.Join(cs.Dir, id, name) }
+
+// NewID returns a fresh 64-hex container ID.
+func NewID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Create writes a new record; its directory must not exist yet.
+func (cs *Containers) Create(c *Container) error {
+	if err := os.MkdirAll(cs.Dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Mkdir(cs.dir(c.ID), 0o700); err != nil {
+		return fmt.Errorf("creating container directory: %w", err)
+	}
+	return state.WriteTOMLAtomic(cs.file(c.ID), c)
+}
+
+// Load reads a record by full ID.
+func (cs *Containers) Load(id string) (*Container, error) {
+	var c Container
+	if err := state.ReadTOML(cs.file(id), &c); err != nil {
+		if errors.Is(err, state.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Update changes a record under its lock; fn sees the current content.
+func (cs *Containers) Update(id string, fn func(c *Container) error) (*Container, error) {
+	l, err := state.LockFile(filepath.Join(cs.dir(id), "lock"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, err
+	}
+	defer l.Unlock()
+	c, err := cs.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(c); err != nil {
+		return c, err
+	}
+	return c, state.WriteTOMLAtomic(cs.file(id), c)
+}
+
+// Remove deletes a record and its directory (logs, hosts files).
+func (cs *Containers) Remove(id string) error {
+	return os.RemoveAll(cs.dir(id))
+}
+
+// List returns every record, oldest first. Half-created directories (no record) are skipped.
+func (cs *Containers) List() ([]*Container, error) {
+	ents, err := os.ReadDir(cs.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() || len(e.Name()) != 64 {
+			continue
+		}
+		c, err := cs.Load(e.Name())
+		if err != nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, nil
+}
+
+// Find resolves a name, a full ID or a unique ID prefix, as docker does.
+func (cs *Containers) Find(ref string) (*Container, error) {
+	ref = strings.TrimPrefix(ref, "/")
+	all, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.ID == ref || c.Name == ref {
+			return c, nil
+		}
+	}
+	var match []*Container
+	for _, c := range all {
+		if strings.HasPrefix(c.ID, ref) {
+			match = append(match, c)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0], nil
+	case 0:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	return nil, fmt.Errorf("multiple containers match %q: use more of the ID", ref)
+}

@@ -1,0 +1,270 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	cstorage "go.podman.io/storage"
+
+	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/run/spec"
+)
+
+// CreateOptions are `sbx create`/`sbx run` flags, parsed but not yet checked against the
+// image or the host.
+type CreateOptions struct {
+	Image       string   // image reference, or "" with Rootfs
+	Rootfs      string   // --rootfs DIR
+	Cmd         []string // after the image name
+	Entrypoint  *string  // --entrypoint ("" clears the image's)
+	Name        string
+	Env         []string // resolved -e and --env-file, in order
+	WorkingDir  string
+	User        string
+	Hostname    string
+	Tty         bool
+	OpenStdin   bool
+	AutoRemove  bool
+	ReadOnly    bool
+	Privileged  bool
+	CapAdd      []string
+	CapDrop     []string
+	Security    spec.Security
+	Init        bool
+	Network     string
+	Binds       []Mount
+	Tmpfs       []spec.Tmpfs
+	Ulimits     []spec.Ulimit
+	Memory      int64
+	NanoCPUs    int64
+	PidsLimit   int64
+	Timeout     time.Duration
+	StopSignal  string
+	StopTimeout int
+	ExtraHosts  []string
+	DNS         []string
+	DNSSearch   []string
+	Labels      map[string]string
+}
+
+// Create makes a container: its layer on top of the image (or nothing, with --rootfs), its
+// name reserved in the store, its record. Nothing runs yet.
+func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error) {
+	if o.Name != "" {
+		if err := spec.ValidName(o.Name); err != nil {
+			return nil, err
+		}
+	}
+	if o.Hostname != "" {
+		if err := spec.ValidHostname(o.Hostname); err != nil {
+			return nil, err
+		}
+	}
+	switch o.Network {
+	case "", "default", "bridge", "none", "host", "private":
+	default:
+		return nil, fmt.Errorf("network %q is not supported yet: use none, host or the default", o.Network)
+	}
+	if err := r.checkLimits(o); err != nil {
+		return nil, err
+	}
+	caps, err := spec.Capabilities(o.CapAdd, o.CapDrop, o.Privileged, spec.CapNames())
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{
+		ID:      NewID(),
+		Name:    o.Name,
+		Created: time.Now().UTC(),
+		Config: Config{
+			User: o.User, Tty: o.Tty, OpenStdin: o.OpenStdin, Labels: o.Labels,
+			StopSignal: o.StopSignal,
+		},
+		Host: Host{
+			Rootfs: o.Rootfs, AutoRemove: o.AutoRemove, ReadOnly: o.ReadOnly, Privileged: o.Privileged,
+			CapAdd: o.CapAdd, CapDrop: o.CapDrop, Caps: caps,
+			NoNewPrivs: o.Security.NoNewPrivileges, Seccomp: o.Security.Seccomp, Init: o.Init,
+			NetworkMode: networkMode(o.Network), Timeout: Duration{o.Timeout},
+			StopTimeout: o.StopTimeout, ExtraHosts: o.ExtraHosts, DNS: o.DNS, DNSSearch: o.DNSSearch,
+			Memory: o.Memory, NanoCPUs: o.NanoCPUs, PidsLimit: o.PidsLimit,
+		},
+	}
+	if c.Host.StopTimeout == 0 {
+		c.Host.StopTimeout = 10
+	}
+	var imageID string
+	var imgCfg *image.Config
+	if o.Rootfs != "" {
+		st, err := os.Stat(o.Rootfs)
+		if err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--rootfs %s: not a directory", o.Rootfs)
+		}
+		abs, _ := filepath.Abs(o.Rootfs)
+		c.Host.Rootfs = abs
+		c.Image = abs
+		imgCfg = &image.Config{}
+	} else {
+		img, _, err := imgs.Resolve(o.Image)
+		if err != nil {
+			if errors.Is(err, image.ErrNotFound) {
+				return nil, fmt.Errorf("unable to find image '%s' locally: load, import or pull it first", o.Image)
+			}
+			return nil, err
+		}
+		imageID = img.ID
+		imgCfg, err = imgs.Config(img)
+		if err != nil {
+			return nil, err
+		}
+		c.Image = o.Image
+		c.ImageID = img.ID
+	}
+	ic := imgCfg.Config
+	c.Config.Entrypoint = ic.Entrypoint
+	c.Config.Cmd = ic.Cmd
+	if o.Entrypoint != nil {
+		c.Config.Entrypoint = nil
+		if *o.Entrypoint != "" {
+			c.Config.Entrypoint = []string{*o.Entrypoint}
+		}
+		// docker: a new entrypoint drops the image's CMD.
+		c.Config.Cmd = nil
+	}
+	if len(o.Cmd) > 0 {
+		c.Config.Cmd = o.Cmd
+	}
+	if len(c.Config.Entrypoint)+len(c.Config.Cmd) == 0 {
+		return nil, fmt.Errorf("no command specified: the image has no CMD or ENTRYPOINT; give one after the image name")
+	}
+	c.Config.WorkingDir = ic.WorkingDir
+	if o.WorkingDir != "" {
+		if !filepath.IsAbs(o.WorkingDir) {
+			return nil, fmt.Errorf("the working directory %q is invalid: it needs to be an absolute path", o.WorkingDir)
+		}
+		c.Config.WorkingDir = o.WorkingDir
+	}
+	if c.Config.User == "" {
+		c.Config.User = ic.User
+	}
+	if c.Config.StopSignal == "" {
+		c.Config.StopSignal = ic.StopSignal
+	}
+	for p := range ic.ExposedPorts {
+		c.Config.ExposedPorts = append(c.Config.ExposedPorts, p)
+	}
+	sort.Strings(c.Config.ExposedPorts)
+	for v := range ic.Volumes {
+		c.Config.Volumes = append(c.Config.Volumes, v)
+	}
+	sort.Strings(c.Config.Volumes)
+	c.Config.Hostname = o.Hostname
+	if c.Config.Hostname == "" {
+		c.Config.Hostname = c.ID[:12]
+	}
+	c.Config.Env = spec.MergeEnv(ic.Env, o.Env, c.Config.Hostname)
+	c.Host.Mounts = append(c.Host.Mounts, o.Binds...)
+	for _, t := range o.Tmpfs {
+		c.Host.Mounts = append(c.Host.Mounts, Mount{Type: "tmpfs", Source: "tmpfs", Destination: t.Dest, RW: !t.ReadOnly, Options: tmpfsOptions(t)})
+		c.Host.Tmpfs = append(c.Host.Tmpfs, t.Dest)
+	}
+	for _, u := range o.Ulimits {
+		c.Host.Ulimits = append(c.Host.Ulimits, Ulimit{Name: u.Name, Resource: u.Resource, Soft: u.Soft, Hard: u.Hard})
+	}
+
+	// The store reserves the name atomically: two `sbx run --name x` cannot both win.
+	names := []string{}
+	if c.Name == "" {
+		c.Name = r.freeName()
+	}
+	names = append(names, c.Name)
+	if _, err := r.Store.CreateContainer(c.ID, names, imageID, "", "", nil); err != nil {
+		if errors.Is(err, cstorage.ErrDuplicateName) {
+			// A container killed with its supervisor may still hold the name: reconcile it
+			// and try once more.
+			if old, ferr := r.Containers.Find(c.Name); ferr == nil && r.Reconcile(old) == nil {
+				_, err = r.Store.CreateContainer(c.ID, names, imageID, "", "", nil)
+			}
+		}
+		if err != nil {
+			if errors.Is(err, cstorage.ErrDuplicateName) {
+				holder := ""
+				if old, ferr := r.Containers.Find(c.Name); ferr == nil {
+					holder = old.ID
+				}
+				return nil, fmt.Errorf("%w: the container name \"/%s\" is already in use by container %q: remove (or rename) that container to reuse the name", ErrNameInUse, c.Name, holder)
+			}
+			return nil, fmt.Errorf("creating the container: %w", err)
+		}
+	}
+	if err := r.Containers.Create(c); err != nil {
+		r.Store.DeleteContainer(c.ID)
+		return nil, err
+	}
+	c.State.Status = StatusCreated
+	r.Containers.Update(c.ID, func(x *Container) error { x.State.Status = StatusCreated; return nil })
+	return c, nil
+}
+
+func tmpfsOptions(t spec.Tmpfs) []string {
+	opts := []string{}
+	if t.NoExec {
+		opts = append(opts, "noexec")
+	}
+	if t.NoSuid {
+		opts = append(opts, "nosuid")
+	}
+	if t.NoDev {
+		opts = append(opts, "nodev")
+	}
+	if t.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	if d := t.Data(); d != "" {
+		opts = append(opts, strings.Split(d, ",")...)
+	}
+	return opts
+}
+
+func networkMode(n string) string {
+	switch n {
+	case "", "default", "bridge":
+		return "bridge"
+	case "private":
+		return "none"
+	}
+	return n
+}
+
+// checkLimits refuses resource limits the host cannot enforce, rather than ignoring them.
+func (r *Runtime) checkLimits(o CreateOptions) error {
+	var flags []string
+	if o.Memory > 0 {
+		flags = append(flags, "--memory")
+	}
+	if o.NanoCPUs > 0 {
+		flags = append(flags, "--cpus")
+	}
+	if o.PidsLimit > 0 {
+		flags = append(flags, "--pids-limit")
+	}
+	if len(flags) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: this host cannot enforce cgroup limits for sbx yet (cgroups v1/hybrid here: rootless limits need cgroup v2 with delegated controllers); run without %s", strings.Join(flags, ", "), strings.Join(flags, ", "))
+}
+
+// freeName picks a docker-style random name that no container has.
+func (r *Runtime) freeName() string {
+	for i := 0; i < 20; i++ {
+		n := randomName()
+		if _, err := r.Containers.Find(n); err != nil {
+			return n
+		}
+	}
+	return "sbx_" + NewID()[:12]
+}

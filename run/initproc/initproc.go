@@ -1,0 +1,72 @@
+// Package initproc is the part of sbx that runs inside a container's namespaces: the
+// re-executed sbx that the supervisor started with new pid, mount, uts, ipc, net and cgroup
+// namespaces (it is PID 1 there). It reads its proto.Config from the sync socket, builds
+// the container's filesystem view (root, /proc, /dev, /sys, volumes, masked paths),
+// pivots into it, drops to the container's user, capabilities and seccomp filter, and
+// executes the command. It imports only what that needs: never image or storage code.
+package initproc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+
+	"github.com/sbx-dev/sbx/run/proto"
+)
+
+// setupError carries the exit status docker uses for the failure.
+type setupError struct {
+	code int
+	err  error
+}
+
+func (e *setupError) Error() string { return e.err.Error() }
+
+func fail(code int, format string, args ...any) error {
+	return &setupError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// Main is the whole life of the container init; it returns only on failure, with the exit
+// status to use.
+func Main() int {
+	// Credentials and capabilities are per thread: do everything, up to execve, on one.
+	runtime.LockOSThread()
+	f := os.NewFile(proto.SyncFD, "sync")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sbx init: sync socket: %v\n", err)
+		return 125
+	}
+	sync := c.(*net.UnixConn)
+	var cfg proto.Config
+	if _, err := proto.Receive(sync, &cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "sbx init: reading config: %v\n", err)
+		return 125
+	}
+	err = run(sync, &cfg)
+	code := 125
+	var se *setupError
+	if errors.As(err, &se) {
+		code = se.code
+	}
+	proto.Send(sync, proto.Message{Error: err.Error(), ExitCode: code})
+	return code
+}
+
+func run(sync *net.UnixConn, cfg *proto.Config) error {
+	if err := setupRootfs(cfg); err != nil {
+		return err
+	}
+	if err := setHostname(cfg); err != nil {
+		return err
+	}
+	if cfg.NewNet {
+		if err := loopbackUp(); err != nil {
+			return fail(125, "bringing up lo: %v", err)
+		}
+	}
+	return startProcess(sync, &cfg.Process, true)
+}

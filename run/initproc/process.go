@@ -1,0 +1,236 @@
+package initproc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sbx-dev/sbx/run/proto"
+	"github.com/sbx-dev/sbx/seccomp"
+)
+
+// startProcess turns the calling thread into the container's process: terminal, limits,
+// working directory, user, capabilities, seccomp; then executes the command (or, with
+// Init, runs it as a child of a reaping PID 1). It returns only on failure.
+func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
+	if p.TTY {
+		if err := setupTTY(sync, p.UID); err != nil {
+			return err
+		}
+	}
+	for _, r := range p.Rlimits {
+		if err := unix.Setrlimit(r.Resource, &unix.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
+			return fail(125, "setting ulimit %d: %v", r.Resource, err)
+		}
+	}
+	if err := enterWorkdir(p.Cwd, p.UID, p.GID); err != nil {
+		return err
+	}
+	// Resolve the command with the container's PATH before privileges go, so the error can
+	// be docker's "executable file not found" (127) or "permission denied" (126).
+	path, err := lookPath(p)
+	if err != nil {
+		return err
+	}
+	filter, err := seccomp.Compile(seccomp.Options{Profile: p.Seccomp, Caps: p.Caps})
+	if err != nil {
+		return fail(125, "seccomp: %v", err)
+	}
+	if err := dropBounding(p.Caps); err != nil {
+		return fail(125, "dropping capabilities: %v", err)
+	}
+	if err := switchUser(p); err != nil {
+		return err
+	}
+	if err := setCaps(p.Caps); err != nil {
+		return fail(125, "setting capabilities: %v", err)
+	}
+	if p.NoNewPrivs {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fail(125, "setting no_new_privs: %v", err)
+		}
+	}
+	if filter != nil {
+		if !p.NoNewPrivs && !hasCap(p.Caps, "CAP_SYS_ADMIN") {
+			// Installing a filter without no_new_privs needs CAP_SYS_ADMIN, which is gone.
+			return fail(125, "seccomp needs no-new-privileges or CAP_SYS_ADMIN; use --security-opt seccomp=unconfined to run without it")
+		}
+		if err := filter.Install(); err != nil {
+			return fail(125, "installing the seccomp filter: %v", err)
+		}
+	}
+	if p.Init && pid1 {
+		return reap(sync, path, p)
+	}
+	// The sync socket is close-on-exec: the supervisor reads EOF once execve succeeded.
+	err = unix.Exec(path, p.Args, p.Env)
+	return execError(p.Args[0], err)
+}
+
+func execError(name string, err error) error {
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOEXEC) || errors.Is(err, unix.EISDIR) {
+		return fail(126, "exec: %q: permission denied", name)
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return fail(127, "exec: %q: no such file or directory", name)
+	}
+	return fail(126, "exec %q: %v", name, err)
+}
+
+func hasCap(caps []string, c string) bool {
+	for _, x := range caps {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// lookPath finds the command as docker does: a name with a slash is used as is; otherwise
+// it is searched in the container's PATH.
+func lookPath(p *proto.Process) (string, error) {
+	if len(p.Args) == 0 {
+		return "", fail(125, "no command specified")
+	}
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		st, err := os.Stat(name)
+		if err != nil {
+			return "", fail(127, "exec: %q: no such file or directory", name)
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fail(126, "exec: %q: permission denied", name)
+		}
+		return name, nil
+	}
+	path := envValue(p.Env, "PATH")
+	if path == "" {
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	denied := false
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		c := filepath.Join(dir, name)
+		st, err := os.Stat(c)
+		if err != nil || st.IsDir() {
+			continue
+		}
+		if st.Mode()&0o111 == 0 {
+			denied = true
+			continue
+		}
+		return c, nil
+	}
+	if denied {
+		return "", fail(126, "exec: %q: permission denied", name)
+	}
+	return "", fail(127, "exec: %q: executable file not found in $PATH", name)
+}
+
+// enterWorkdir changes into the working directory, creating it as docker does when the
+// image lacks it; a file in its place is an error.
+func enterWorkdir(dir string, uid, gid uint32) error {
+	if dir == "" {
+		dir = "/"
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return fail(125, "working directory %s is not a directory", dir)
+	case os.IsNotExist(err):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fail(125, "creating working directory %s: %v", dir, err)
+		}
+		os.Chown(dir, int(uid), int(gid))
+	case err != nil:
+		return fail(125, "working directory %s: %v", dir, err)
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fail(125, "entering working directory %s: %v", dir, err)
+	}
+	return nil
+}
+
+func switchUser(p *proto.Process) error {
+	// Keep the permitted set across setuid so setCaps can pick what stays.
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fail(125, "keepcaps: %v", err)
+	}
+	groups := make([]int, len(p.AdditionalGIDs))
+	for i, g := range p.AdditionalGIDs {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil && !errors.Is(err, syscall.EPERM) {
+		return fail(125, "setting groups: %v", err)
+	}
+	if err := syscall.Setresgid(int(p.GID), int(p.GID), int(p.GID)); err != nil {
+		return fail(125, "setting gid %d: %v (is it mapped in this user namespace?)", p.GID, err)
+	}
+	if err := syscall.Setresuid(int(p.UID), int(p.UID), int(p.UID)); err != nil {
+		return fail(125, "setting uid %d: %v (is it mapped in this user namespace?)", p.UID, err)
+	}
+	unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0)
+	return nil
+}
+
+// reap is --init: stay PID 1, run the command as a child, pass signals on, reap every
+// orphan, and exit with the command's status.
+func reap(sync *net.UnixConn, path string, p *proto.Process) error {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	cmd := &exec.Cmd{Path: path, Args: p.Args, Env: p.Env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if p.TTY {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	}
+	if err := cmd.Start(); err != nil {
+		return execError(p.Args[0], err)
+	}
+	sync.Close() // started: the supervisor may stop waiting
+	child := cmd.Process.Pid
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGCHLD || s == syscall.SIGURG {
+				continue
+			}
+			syscall.Kill(child, s.(syscall.Signal))
+		}
+	}()
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			os.Exit(125)
+		}
+		if pid != child {
+			continue
+		}
+		if ws.Signaled() {
+			os.Exit(128 + int(ws.Signal()))
+		}
+		os.Exit(ws.ExitStatus())
+	}
+}
+
+var _ = fmt.Sprint

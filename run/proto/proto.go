@@ -1,0 +1,152 @@
+// Package proto is the one small message protocol between sbx's host side (the supervisor,
+// package run) and the code that runs inside a container's namespaces (package initproc).
+// Both ends import it; it imports nothing of sbx.
+//
+// The conversation happens on a unix socketpair handed to the child as fd 3:
+//
+//	parent -> child   Config            (one JSON document, then the parent shuts its write side)
+//	child  -> parent  Message{Stage}    progress, and the pty master (SCM_RIGHTS) when Config.TTY
+//	child  -> parent  Message{Error}    setup failed; the child exits with Message.ExitCode
+//	EOF                                 the socket is close-on-exec: EOF without an error means
+//	                                    the container's command was executed
+package proto
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// EnvInit marks a re-executed sbx as a container init; EnvExec as an exec stage.
+const (
+	EnvInit = "_SBX_INIT"
+	EnvExec = "_SBX_EXEC"
+	// SyncFD is the socket's descriptor number in the child.
+	SyncFD = 3
+)
+
+// Mount is one mount to make inside the container, relative to its root.
+type Mount struct {
+	Source      string   // host path (bind) or fs name (tmpfs, proc, ...)
+	Destination string   // absolute path inside the container
+	Type        string   // "bind", "tmpfs", ...
+	Options     []string // mount options: "ro", "rbind", "nosuid", "size=64m", "mode=1777", ...
+	// File says a bind source is a file: the destination is created as an empty file.
+	File bool
+}
+
+// Rlimit is one --ulimit.
+type Rlimit struct {
+	Resource   int
+	Soft, Hard uint64
+}
+
+// Process is what is executed, and how: shared by run (the container's first process) and
+// exec (an additional one).
+type Process struct {
+	Args           []string
+	Env            []string
+	Cwd            string
+	UID, GID       uint32
+	AdditionalGIDs []uint32
+	Caps           []string // capability names kept (bounding, permitted, effective, ambient for non-root)
+	NoNewPrivs     bool
+	Seccomp        string // "" docker's default, "unconfined", or a profile path
+	Rlimits        []Rlimit
+	TTY            bool
+	// Init keeps sbx as PID 1 that reaps zombies and forwards signals (--init).
+	Init bool
+}
+
+// Config is everything the container init needs; the host side resolved it all.
+type Config struct {
+	Process  Process
+	Rootfs   string // absolute host path of the root filesystem (already mounted)
+	ReadOnly bool
+	Hostname string
+	Mounts   []Mount // in order, after the standard /proc, /dev, /sys
+	// NewNet says the container has its own network namespace (bring lo up; mount a fresh
+	// sysfs). False for --net=host.
+	NewNet bool
+	// MaskedPaths are hidden (a /dev/null bind or an empty read-only tmpfs); ReadonlyPaths are
+	// remounted read-only: docker's lists.
+	MaskedPaths   []string
+	ReadonlyPaths []string
+	// DevptsGID is the gid devpts gives new ptys (5, "tty"), or -1 when not mapped.
+	DevptsGID int
+}
+
+// Stages reported by the child.
+const (
+	StageMounted = "mounted"
+	StagePTY     = "pty" // carries the pty master
+)
+
+// Message is what the child reports.
+type Message struct {
+	Stage    string `json:",omitempty"`
+	Error    string `json:",omitempty"`
+	ExitCode int    `json:",omitempty"` // for Error: 127 not found, 126 not executable, 125 setup
+}
+
+// Send writes one JSON message, with fds attached when given.
+func Send(c *net.UnixConn, v any, fds ...int) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	_, _, err = c.WriteMsgUnix(data, oob, nil)
+	return err
+}
+
+// Receive reads one message (JSON line) and the fds that came with it. It reads one
+// datagram-sized chunk: each Send is a single write, and messages are small.
+func Receive(c *net.UnixConn, v any) ([]*os.File, error) {
+	buf := make([]byte, 1<<20)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	if errors.Is(err, io.EOF) {
+		return nil, errEOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errEOF
+	}
+	var files []*os.File
+	if oobn > 0 {
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			fds, err := unix.ParseUnixRights(&m)
+			if err != nil {
+				continue
+			}
+			for _, fd := range fds {
+				files = append(files, os.NewFile(uintptr(fd), "received"))
+			}
+		}
+	}
+	if err := json.Unmarshal(buf[:n], v); err != nil {
+		return files, fmt.Errorf("decoding message: %w", err)
+	}
+	return files, nil
+}
+
+var errEOF = errors.New("end of messages")
+
+// IsEOF reports whether Receive hit the end of the conversation.
+func IsEOF(err error) bool { return errors.Is(err, errEOF) }

@@ -1,0 +1,203 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	cstorage "go.podman.io/storage"
+
+	"github.com/sbx-dev/sbx/state"
+)
+
+// Runtime runs containers of one user's store.
+type Runtime struct {
+	Store      cstorage.Store
+	Containers *Containers
+	Rootless   bool
+	Logger     *slog.Logger
+	// HolderRef is this process's reference on the holder namespaces, handed to detached
+	// supervisors so the namespaces outlive the sbx command that started them.
+	HolderRef *os.File
+}
+
+// StatusError is a failure with docker's exit status for it: 125 for sbx's own errors in
+// run, 126 for a command that cannot be executed, 127 for one that does not exist.
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// Reconcile brings a record in line with reality after a crash: a container whose
+// supervisor is gone (killed with SIGKILL, or the machine rebooted) is marked exited, its
+// leftover process killed, its root filesystem unmounted, and, with --rm, removed.
+func (r *Runtime) Reconcile(c *Container) *Container {
+	if c.State.Status != StatusRunning || c.State.Supervisor.Alive() {
+		return c
+	}
+	updated, err := r.Containers.Update(c.ID, func(c *Container) error {
+		if c.State.Status != StatusRunning || c.State.Supervisor.Alive() {
+			return nil
+		}
+		if c.State.Pid.Alive() {
+			syscall.Kill(c.State.Pid.PID, syscall.SIGKILL)
+		}
+		c.State.Status = StatusExited
+		c.State.ExitCode = 137
+		c.State.Error = "the supervisor exited unexpectedly"
+		c.State.FinishedAt = time.Now()
+		return nil
+	})
+	if err != nil {
+		return c
+	}
+	r.releaseRootfs(updated)
+	if updated.Host.AutoRemove {
+		r.Delete(updated)
+		return nil
+	}
+	return updated
+}
+
+// List returns all containers, reconciled.
+func (r *Runtime) List() ([]*Container, error) {
+	all, err := r.Containers.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, c := range all {
+		if c = r.Reconcile(c); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Find resolves a container reference, reconciled.
+func (r *Runtime) Find(ref string) (*Container, error) {
+	c, err := r.Containers.Find(ref)
+	if err != nil {
+		return nil, err
+	}
+	if c = r.Reconcile(c); c == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	return c, nil
+}
+
+// releaseRootfs unmounts the container's layer (a no-op for --rootfs containers).
+func (r *Runtime) releaseRootfs(c *Container) {
+	if c.Host.Rootfs != "" {
+		return
+	}
+	if _, err := r.Store.Unmount(c.ID, true); err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrLayerUnknown) {
+		r.Logger.Debug("unmounting container", "id", c.ID, "err", err)
+	}
+}
+
+// Delete removes a stopped container: its layer, its record, its logs.
+func (r *Runtime) Delete(c *Container) error {
+	r.releaseRootfs(c)
+	if err := r.Store.DeleteContainer(c.ID); err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
+		return fmt.Errorf("removing the container's layer: %w", err)
+	}
+	return r.Containers.Remove(c.ID)
+}
+
+// userdata writes the per-container /etc/hostname, /etc/hosts and /etc/resolv.conf that
+// are bind-mounted into it.
+func (r *Runtime) userdata(c *Container) ([]Mount, error) {
+	host := c.Host.NetworkMode == "host"
+	hostname := c.Config.Hostname
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	if host {
+		if data, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = string(data)
+		}
+	} else if hostname != "" {
+		hosts += "127.0.1.1\t" + hostname + "\n"
+	}
+	for _, h := range c.Host.ExtraHosts {
+		name, ip, _ := strings.Cut(h, ":")
+		hosts += ip + "\t" + name + "\n"
+	}
+	files := map[string]string{
+		"hostname":    hostname + "\n",
+		"hosts":       hosts,
+		"resolv.conf": resolvConf(c),
+	}
+	var mounts []Mount
+	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
+		p := r.Containers.Path(c.ID, name)
+		if err := state.WriteFileAtomic(p, []byte(files[name]), 0o644); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, Mount{Type: "bind", Source: p, Destination: "/etc/" + name, File: true, RW: true})
+	}
+	return mounts, nil
+}
+
+// resolvConf derives the container's resolver config from the host's, as docker does:
+// loopback nameservers mean nothing inside the container's own network namespace, so
+// they are dropped (falling back to public resolvers); --dns and --dns-search replace.
+func resolvConf(c *Container) string {
+	data, _ := os.ReadFile("/etc/resolv.conf")
+	var ns, search, opts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "nameserver":
+			if c.Host.NetworkMode == "host" || !isLoopback(f[1]) {
+				ns = append(ns, f[1])
+			}
+		case "search":
+			search = f[1:]
+		case "options":
+			opts = append(opts, f[1:]...)
+		}
+	}
+	if len(c.Host.DNS) > 0 {
+		ns = c.Host.DNS
+	}
+	if len(ns) == 0 {
+		ns = []string{"8.8.8.8", "8.8.4.4"}
+	}
+	if len(c.Host.DNSSearch) > 0 {
+		search = c.Host.DNSSearch
+	}
+	var b strings.Builder
+	for _, n := range ns {
+		fmt.Fprintf(&b, "nameserver %s\n", n)
+	}
+	if len(search) > 0 {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(search, " "))
+	}
+	if len(opts) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(opts, " "))
+	}
+	return b.String()
+}
+
+func isLoopback(ip string) bool {
+	return strings.HasPrefix(ip, "127.") || ip == "::1"
+}
+
+// logPath is the container's output log.
+func (r *Runtime) logPath(id string) string { return r.Containers.Path(id, "ctr.log") }
+
+// LogPath is the container's output log, for `sbx logs`.
+func (r *Runtime) LogPath(id string) string { return r.logPath(id) }
+
+var _ = filepath.Join

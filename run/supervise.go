@@ -1,0 +1,435 @@
+package run
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/sbx-dev/sbx/run/proto"
+	"github.com/sbx-dev/sbx/run/spec"
+	"github.com/sbx-dev/sbx/state"
+)
+
+// Stdio is where a supervised container's streams go. Nil writers mean the log only.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// Terminal is the user's terminal, put in raw mode and kept in size with the container's
+	// pty when the container has one.
+	Terminal *os.File
+}
+
+// Started is called once the container's command runs (or failed to start).
+type Started func(err error)
+
+// Supervise starts the container's init and stays with it until it exits; it returns the
+// exit status docker would report (128+N for signal N, 124 for --timeout). It is the body
+// of `sbx run` in the foreground and of the detached supervisor.
+func (r *Runtime) Supervise(id string, stdio Stdio, started Started) (int, error) {
+	if started == nil {
+		started = func(error) {}
+	}
+	self, err := state.Self()
+	if err != nil {
+		return 125, err
+	}
+	c, err := r.Containers.Update(id, func(c *Container) error {
+		if c.Running() && c.State.Supervisor.Alive() {
+			return fmt.Errorf("%w: %s", ErrRunning, c.Name)
+		}
+		c.State = State{Status: StatusRunning, Supervisor: self, StartedAt: time.Now(), Detached: stdio.Out == nil}
+		return nil
+	})
+	if err != nil {
+		started(err)
+		return 125, err
+	}
+	status, err := r.supervise(c, stdio, started)
+	r.finish(c, status, err)
+	return status, err
+}
+
+// finish records how the container ended and releases what it held.
+func (r *Runtime) finish(c *Container, status int, runErr error) {
+	updated, _ := r.Containers.Update(c.ID, func(c *Container) error {
+		c.State.Status = StatusExited
+		c.State.ExitCode = status
+		c.State.FinishedAt = time.Now()
+		c.State.Pid = state.Process{}
+		if runErr != nil {
+			c.State.Error = runErr.Error()
+		}
+		return nil
+	})
+	if updated == nil {
+		updated = c
+	}
+	r.releaseRootfs(updated)
+	if updated.Host.AutoRemove {
+		r.Delete(updated)
+	}
+}
+
+func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, error) {
+	fail := func(code int, err error) (int, error) {
+		started(err)
+		return code, &StatusError{Code: code, Err: err}
+	}
+	rootfs := c.Host.Rootfs
+	if rootfs == "" {
+		mp, err := r.Store.Mount(c.ID, "")
+		if err != nil {
+			return fail(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
+		}
+		rootfs = mp
+	}
+	cfg, err := r.initConfig(c, rootfs)
+	if err != nil {
+		return fail(125, err)
+	}
+	logw, err := newLogWriter(r.logPath(c.ID))
+	if err != nil {
+		return fail(125, err)
+	}
+	defer logw.Close()
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail(125, err)
+	}
+	parentF, childF := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
+	conn, err := net.FileConn(parentF)
+	parentF.Close()
+	if err != nil {
+		childF.Close()
+		return fail(125, err)
+	}
+	syncConn := conn.(*net.UnixConn)
+	defer syncConn.Close()
+
+	exe, err := os.Executable()
+	if err != nil {
+		childF.Close()
+		return fail(125, err)
+	}
+	flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP)
+	if cfg.NewNet {
+		flags |= syscall.CLONE_NEWNET
+	}
+	cmd := &exec.Cmd{
+		Path:       exe,
+		Args:       []string{"sbx"},
+		Env:        []string{proto.EnvInit + "=1"},
+		ExtraFiles: []*os.File{childF},
+		Dir:        "/",
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+			// The container dies with its supervisor, whatever kills the supervisor.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	var outR, errR, inW *os.File
+	if !cfg.Process.TTY {
+		var outW, errW *os.File
+		if outR, outW, err = os.Pipe(); err != nil {
+			return fail(125, err)
+		}
+		if errR, errW, err = os.Pipe(); err != nil {
+			return fail(125, err)
+		}
+		cmd.Stdout, cmd.Stderr = outW, errW
+		defer outW.Close()
+		defer errW.Close()
+		if c.Config.OpenStdin && stdio.In != nil {
+			var inR *os.File
+			if inR, inW, err = os.Pipe(); err != nil {
+				return fail(125, err)
+			}
+			cmd.Stdin = inR
+			defer inR.Close()
+		}
+	}
+	// Pdeathsig fires when the thread that forked exits: fork from a locked thread.
+	runtime.LockOSThread()
+	err = cmd.Start()
+	runtime.UnlockOSThread()
+	childF.Close()
+	if err != nil {
+		return fail(125, fmt.Errorf("starting the container: %w", err))
+	}
+	// From here on the child exists: every failure path must reap it.
+	if outW, ok := cmd.Stdout.(*os.File); ok {
+		outW.Close()
+	}
+	if errW, ok := cmd.Stderr.(*os.File); ok {
+		errW.Close()
+	}
+	if inR, ok := cmd.Stdin.(*os.File); ok {
+		inR.Close()
+	}
+	pid, _ := state.Identify(cmd.Process.Pid)
+	r.Containers.Update(c.ID, func(c *Container) error { c.State.Pid = pid; return nil })
+
+	if err := proto.Send(syncConn, cfg); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fail(125, fmt.Errorf("configuring the container: %w", err))
+	}
+	var master *os.File
+	for {
+		var m proto.Message
+		files, err := proto.Receive(syncConn, &m)
+		if proto.IsEOF(err) {
+			break // the socket closed on execve: the command runs
+		}
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			// The init died before it could report: what it printed says why.
+			if why := lastLine(errR); why != "" {
+				return fail(125, fmt.Errorf("starting the container: %s", why))
+			}
+			return fail(125, fmt.Errorf("starting the container: the init exited (%v)", cmd.ProcessState))
+		}
+		if m.Error != "" {
+			cmd.Wait()
+			code := m.ExitCode
+			if code == 0 {
+				code = 125
+			}
+			return fail(code, errors.New(m.Error))
+		}
+		if m.Stage == proto.StagePTY && len(files) > 0 {
+			master = files[0]
+		}
+	}
+	started(nil)
+
+	// Signals sent to sbx go to the container's init.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	defer signal.Stop(sigs)
+
+	var copiers sync.WaitGroup
+	var restore func()
+	if master != nil {
+		defer master.Close()
+		if stdio.Terminal != nil && term.IsTerminal(int(stdio.Terminal.Fd())) {
+			if st, err := term.MakeRaw(int(stdio.Terminal.Fd())); err == nil {
+				restore = func() { term.Restore(int(stdio.Terminal.Fd()), st) }
+			}
+			resize(stdio.Terminal, master)
+		}
+		ttyLog := logw.Stream("stdout")
+		out := io.Writer(ttyLog)
+		if stdio.Out != nil {
+			out = io.MultiWriter(stdio.Out, out)
+		}
+		copiers.Add(1)
+		go func() { defer copiers.Done(); io.Copy(out, master); ttyLog.Flush() }()
+		if c.Config.OpenStdin && stdio.In != nil {
+			go io.Copy(master, stdio.In)
+		}
+	} else {
+		pump := func(src *os.File, dst io.Writer, stream string) {
+			defer copiers.Done()
+			sl := logw.Stream(stream)
+			w := io.Writer(sl)
+			if dst != nil {
+				w = io.MultiWriter(dst, w)
+			}
+			io.Copy(w, src)
+			sl.Flush()
+			src.Close()
+		}
+		copiers.Add(2)
+		go pump(outR, stdio.Out, "stdout")
+		go pump(errR, stdio.Err, "stderr")
+		if inW != nil {
+			go func() { io.Copy(inW, stdio.In); inW.Close() }()
+		}
+	}
+	if restore != nil {
+		defer restore()
+	}
+
+	var timedOut bool
+	var timer *time.Timer
+	if c.Host.Timeout.Duration > 0 {
+		timer = time.AfterFunc(c.Host.Timeout.Duration, func() {
+			timedOut = true
+			stopProcess(cmd.Process.Pid, c.Config.StopSignal, time.Duration(c.Host.StopTimeout)*time.Second)
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGWINCH {
+					if master != nil && stdio.Terminal != nil {
+						resize(stdio.Terminal, master)
+					}
+					continue
+				}
+				cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	waitErr := cmd.Wait()
+	close(done)
+	if timer != nil {
+		timer.Stop()
+	}
+	if master != nil {
+		// The pty reports EIO once the last slave closes; don't wait for stdin copiers.
+		master.SetReadDeadline(time.Now().Add(time.Second))
+	}
+	copiers.Wait()
+	status := exitStatus(cmd.ProcessState, waitErr)
+	if timedOut {
+		return 124, nil
+	}
+	return status, nil
+}
+
+func exitStatus(ps *os.ProcessState, err error) int {
+	if ps == nil {
+		return 125
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return ps.ExitCode()
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// stopProcess sends the stop signal, then SIGKILL after grace.
+func stopProcess(pid int, stopSignal string, grace time.Duration) {
+	sig := syscall.SIGTERM
+	if stopSignal != "" {
+		if s, err := spec.ParseSignal(stopSignal); err == nil {
+			sig = syscall.Signal(s)
+		}
+	}
+	syscall.Kill(pid, sig)
+	if !waitGone(pid, grace) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// waitGone waits up to d for pid to exit, with a pidfd: no polling loop.
+func waitGone(pid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true // already gone
+	}
+	defer unix.Close(fd)
+	ms := int(d / time.Millisecond)
+	if d <= 0 {
+		ms = 0
+	}
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}
+
+func resize(from *os.File, to *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(from.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return
+	}
+	unix.IoctlSetWinsize(int(to.Fd()), unix.TIOCSWINSZ, ws)
+}
+
+// logWriter appends docker json-file style lines: {"log":"...","stream":"stdout","time":"..."}.
+type logWriter struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func newLogWriter(path string) (*logWriter, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the container log: %w", err)
+	}
+	return &logWriter{f: f}, nil
+}
+
+func (l *logWriter) Close() error { return l.f.Close() }
+
+// Stream returns a writer that logs complete lines of one stream; Flush logs a trailing
+// partial line.
+func (l *logWriter) Stream(name string) *streamLog { return &streamLog{l: l, name: name} }
+
+type streamLog struct {
+	l    *logWriter
+	name string
+	buf  []byte
+}
+
+func (s *streamLog) Write(p []byte) (int, error) {
+	s.buf = append(s.buf, p...)
+	for {
+		i := bytes.IndexByte(s.buf, '\n')
+		if i < 0 {
+			break
+		}
+		s.l.write(s.name, string(s.buf[:i+1]))
+		s.buf = s.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// Flush logs what is left of an unterminated last line.
+func (s *streamLog) Flush() {
+	if len(s.buf) > 0 {
+		s.l.write(s.name, string(s.buf))
+		s.buf = nil
+	}
+}
+
+func (l *logWriter) write(stream, line string) {
+	entry := LogEntry{Log: line, Stream: stream, Time: time.Now().UTC()}
+	data, _ := jsonMarshal(entry)
+	l.mu.Lock()
+	l.f.Write(append(data, '\n'))
+	l.mu.Unlock()
+}
+
+var _ = filepath.Join
+var _ = strings.Cut
+
+// lastLine reads what is buffered in a dead process's stderr pipe and returns its last line.
+func lastLine(f *os.File) string {
+	if f == nil {
+		return ""
+	}
+	f.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	data, _ := io.ReadAll(io.LimitReader(f, 64*1024))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
