@@ -38,10 +38,8 @@ cleanup() {
 	for pid in "$TMP"/user/xdg/libpod/tmp/pause.pid; do
 		[ -s "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
 	done
-	# Nothing should be mounted after load/images, but a leftover mount must not make
-	# rm -rf delete through it, and must not be left behind either.
-	grep -oE " ($TMP|$RUNROOT)[^ ]*" /proc/self/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
-	rm -rf "$TMP" "$RUNROOT"
+	# load and images leave nothing mounted; should that change, don't delete through a mount.
+	rm -rf --one-file-system "$TMP" "$RUNROOT"
 }
 trap cleanup EXIT
 
@@ -52,14 +50,16 @@ podman_at() {
 	q podman --root "$1" --runroot "$2" --storage-driver overlay \
 		--events-backend none --cgroup-manager cgroupfs
 	shift 2
-	q "$@"
+	[ $# = 0 ] || q "$@" # printf would print '' for no arguments
 }
 
 # mirrors: deb.debian.org first, then the Debian mirrors apt is configured with.
 mirrors() {
-	echo "${MIRROR:-http://deb.debian.org/debian}"
-	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -v '^[[:space:]]*#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | tr -d ' ' | sort -u
+	{
+		echo "${MIRROR:-http://deb.debian.org/debian}"
+		cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			grep -v '^[[:space:]]*#' | grep -oE 'https?://[^ ]+/debian/?( |$)'
+	} | tr -d ' ' | awk '!seen[$0]++'
 }
 
 build_image() {
@@ -105,6 +105,7 @@ EOF
 section() {
 	local label=$1 dir=$2 runroot=$3 skip=$4
 	shift 4
+	"$@" mkdir -p "$dir"
 	local sbx podman image mb
 	sbx="SBX_ROOT=$(q "$dir/sbx") $(q "$SBX")"
 	podman=$(podman_at "$dir/podman" "$runroot")
@@ -113,8 +114,9 @@ section() {
 	local sbx_reset="$sbx system reset --force >/dev/null"
 	local podman_reset="$podman rmi -a -f >/dev/null 2>&1; rm -rf $(q "$dir/podman" "$runroot")"
 	local -a pload=() plist=()
+	echo "== ${label:-as root}"
 	if [ -n "$skip" ]; then
-		echo "$label: podman skipped: $skip"
+		echo "podman skipped${label:+ ($label)}: $skip" | tee -a "$TMP/summary"
 	else
 		pload=(-n podman --prepare "$podman_reset" "$podman load -q -i $image")
 		plist=(-n podman "$podman images")
@@ -130,8 +132,8 @@ section() {
 	"$@" sh -c "$sbx_reset"
 	[ -n "$skip" ] || "$@" sh -c "$podman_reset"
 
-	summary "image load (debian $mb MB$label)" "$dir/load.json" >>"$TMP/summary"
-	summary "images (1 image$label)" "$dir/images.json" >>"$TMP/summary"
+	summary "image load (debian $mb MB${label:+, $label})" "$dir/load.json" >>"$TMP/summary"
+	summary "images (1 image${label:+, $label})" "$dir/images.json" >>"$TMP/summary"
 }
 
 build_image
@@ -146,13 +148,13 @@ if [ -n "${BENCH_USER:-}" ]; then
 	chmod 700 "$u/xdg"
 	chown -R "$BENCH_USER:" "$u"
 	as=(runuser -u "$BENCH_USER" -- env HOME="$u/home" XDG_RUNTIME_DIR="$u/xdg" XDG_CONFIG_HOME="$u/home/.config")
-	# One trial load tells whether rootless podman works here at all.
+	# One trial load tells whether rootless podman works here at all (the section's
+	# first reset empties that store again).
 	skip=
-	if ! "${as[@]}" sh -c "$(podman_at "$u/try" "$u/tryrun" load -q -i "$IMAGE")" >"$TMP/try.log" 2>&1; then
-		skip="rootless podman load fails here: $(grep -v '^$' "$TMP/try.log" | tail -n 1)"
+	if ! "${as[@]}" sh -c "$(podman_at "$u/podman" "$u/run" load -q -i "$IMAGE")" >"$TMP/try.log" 2>&1; then
+		skip="rootless podman load failed: $(grep -v '^$' "$TMP/try.log" | tail -n 1)"
 	fi
-	"${as[@]}" sh -c "$(podman_at "$u/try" "$u/tryrun" rmi -a -f)" >/dev/null 2>&1 || true
-	section ", rootless as $BENCH_USER" "$u" "$u/run" "$skip" "${as[@]}"
+	section "rootless as $BENCH_USER" "$u" "$u/run" "$skip" "${as[@]}"
 fi
 
 echo
