@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/sbx-dev/sbx/format"
 	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/run"
+	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/seccomp"
 )
 
@@ -243,9 +245,72 @@ func inspectCommand(e *env) *ucli.Command {
 
 func execCommand(e *env) *ucli.Command {
 	return &ucli.Command{
-		Name:   "exec",
-		Usage:  "Run a command in a running container",
-		Hidden: true,
-		Action: func(c *ucli.Context) error { return errors.New("exec: not implemented yet") },
+		Name:                   "exec",
+		Usage:                  "Run a command in a running container",
+		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
+		UseShortOptionHandling: true,
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep standard input open"},
+			&ucli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the command in the background"},
+			&ucli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables"},
+			&ucli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
+			&ucli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+			&ucli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user: name|uid[:group|gid]"},
+			&ucli.BoolFlag{Name: "privileged", Usage: "give the command all capabilities and no seccomp filter"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() < 2 {
+				return usageError(c, "requires at least 2 arguments: CONTAINER COMMAND")
+			}
+			o := run.ExecOptions{
+				Args: c.Args().Slice()[1:], WorkingDir: c.String("workdir"), User: c.String("user"),
+				Tty: c.Bool("tty"), Interactive: c.Bool("interactive"), Privileged: c.Bool("privileged"),
+			}
+			if o.WorkingDir != "" && !strings.HasPrefix(o.WorkingDir, "/") {
+				return &run.StatusError{Code: 125, Err: fmt.Errorf("the working directory %q is invalid: it needs to be an absolute path", o.WorkingDir)}
+			}
+			for _, f := range c.StringSlice("env-file") {
+				env, err := spec.ParseEnvFile(f, os.LookupEnv)
+				if err != nil {
+					return &run.StatusError{Code: 125, Err: err}
+				}
+				o.Env = append(o.Env, env...)
+			}
+			env, err := spec.ParseEnv(c.StringSlice("env"), os.LookupEnv)
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			o.Env = append(o.Env, env...)
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			ctr, err := rt.Find(c.Args().First())
+			if err != nil {
+				return &run.StatusError{Code: 125, Err: err}
+			}
+			stdio := run.Stdio{Out: e.opts.Stdout, Err: e.opts.Stderr}
+			if o.Interactive {
+				stdio.In = e.opts.Stdin
+			}
+			if o.Tty {
+				if f, ok := e.opts.Stdin.(*os.File); ok && isTerminal(f) {
+					stdio.Terminal = f
+				}
+			}
+			if c.Bool("detach") {
+				stdio = run.Stdio{}
+				o.Interactive = false
+			}
+			code, err := rt.Exec(ctr, o, stdio)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &ExitStatus{Code: code}
+			}
+			return nil
+		},
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 
 	"github.com/sbx-dev/sbx/run/proto"
 	"github.com/sbx-dev/sbx/run/spec"
@@ -142,26 +141,10 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
-	var outR, errR, inW *os.File
-	if !cfg.Process.TTY {
-		var outW, errW *os.File
-		if outR, outW, err = os.Pipe(); err != nil {
-			return fail(125, err)
-		}
-		if errR, errW, err = os.Pipe(); err != nil {
-			return fail(125, err)
-		}
-		cmd.Stdout, cmd.Stderr = outW, errW
-		defer outW.Close()
-		defer errW.Close()
-		if c.Config.OpenStdin && stdio.In != nil {
-			var inR *os.File
-			if inR, inW, err = os.Pipe(); err != nil {
-				return fail(125, err)
-			}
-			cmd.Stdin = inR
-			defer inR.Close()
-		}
+	st := &streams{tty: cfg.Process.TTY, openStdin: c.Config.OpenStdin}
+	if err := st.prepare(cmd, stdio.In != nil); err != nil {
+		childF.Close()
+		return fail(125, err)
 	}
 	// Pdeathsig fires when the thread that forked exits: fork from a locked thread.
 	runtime.LockOSThread()
@@ -169,27 +152,20 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	runtime.UnlockOSThread()
 	childF.Close()
 	if err != nil {
+		st.abort()
 		return fail(125, fmt.Errorf("starting the container: %w", err))
 	}
 	// From here on the child exists: every failure path must reap it.
-	if outW, ok := cmd.Stdout.(*os.File); ok {
-		outW.Close()
-	}
-	if errW, ok := cmd.Stderr.(*os.File); ok {
-		errW.Close()
-	}
-	if inR, ok := cmd.Stdin.(*os.File); ok {
-		inR.Close()
-	}
+	st.started()
 	pid, _ := state.Identify(cmd.Process.Pid)
 	r.Containers.Update(c.ID, func(c *Container) error { c.State.Pid = pid; return nil })
 
 	if err := proto.Send(syncConn, cfg); err != nil {
+		st.abort()
 		cmd.Process.Kill()
 		cmd.Wait()
 		return fail(125, fmt.Errorf("configuring the container: %w", err))
 	}
-	var master *os.File
 	for {
 		var m proto.Message
 		files, err := proto.Receive(syncConn, &m)
@@ -199,13 +175,15 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
+			defer st.abort()
 			// The init died before it could report: what it printed says why.
-			if why := lastLine(errR); why != "" {
+			if why := lastLine(st.errR); why != "" {
 				return fail(125, fmt.Errorf("starting the container: %s", why))
 			}
 			return fail(125, fmt.Errorf("starting the container: the init exited (%v)", cmd.ProcessState))
 		}
 		if m.Error != "" {
+			st.abort()
 			cmd.Wait()
 			code := m.ExitCode
 			if code == 0 {
@@ -214,7 +192,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			return fail(code, errors.New(m.Error))
 		}
 		if m.Stage == proto.StagePTY && len(files) > 0 {
-			master = files[0]
+			st.master = files[0]
 		}
 	}
 	started(nil)
@@ -224,49 +202,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
 
-	var copiers sync.WaitGroup
-	var restore func()
-	if master != nil {
-		defer master.Close()
-		if stdio.Terminal != nil && term.IsTerminal(int(stdio.Terminal.Fd())) {
-			if st, err := term.MakeRaw(int(stdio.Terminal.Fd())); err == nil {
-				restore = func() { term.Restore(int(stdio.Terminal.Fd()), st) }
-			}
-			resize(stdio.Terminal, master)
-		}
-		ttyLog := logw.Stream("stdout")
-		out := io.Writer(ttyLog)
-		if stdio.Out != nil {
-			out = io.MultiWriter(stdio.Out, out)
-		}
-		copiers.Add(1)
-		go func() { defer copiers.Done(); io.Copy(out, master); ttyLog.Flush() }()
-		if c.Config.OpenStdin && stdio.In != nil {
-			go io.Copy(master, stdio.In)
-		}
-	} else {
-		pump := func(src *os.File, dst io.Writer, stream string) {
-			defer copiers.Done()
-			sl := logw.Stream(stream)
-			w := io.Writer(sl)
-			if dst != nil {
-				w = io.MultiWriter(dst, w)
-			}
-			io.Copy(w, src)
-			sl.Flush()
-			src.Close()
-		}
-		copiers.Add(2)
-		go pump(outR, stdio.Out, "stdout")
-		go pump(errR, stdio.Err, "stderr")
-		if inW != nil {
-			go func() { io.Copy(inW, stdio.In); inW.Close() }()
-		}
-	}
-	if restore != nil {
-		defer restore()
-	}
-
+	st.copy(stdio, logw)
 	var timedOut bool
 	var timer *time.Timer
 	if c.Host.Timeout.Duration > 0 {
@@ -281,8 +217,8 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			select {
 			case s := <-sigs:
 				if s == syscall.SIGWINCH {
-					if master != nil && stdio.Terminal != nil {
-						resize(stdio.Terminal, master)
+					if st.master != nil && stdio.Terminal != nil {
+						resize(stdio.Terminal, st.master)
 					}
 					continue
 				}
@@ -297,11 +233,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	if timer != nil {
 		timer.Stop()
 	}
-	if master != nil {
-		// The pty reports EIO once the last slave closes; don't wait for stdin copiers.
-		master.SetReadDeadline(time.Now().Add(time.Second))
-	}
-	copiers.Wait()
+	st.wait()
 	status := exitStatus(cmd.ProcessState, waitErr)
 	if timedOut {
 		return 124, nil

@@ -1,5 +1,7 @@
 package seccomp
 
+//go:generate go run mksyscalls.go
+
 import (
 	"fmt"
 	"runtime"

@@ -65,8 +65,9 @@ func buildTables(rs *specs.LinuxSeccomp, abis []abi, def uint32) ([]table, error
 			return nil, err
 		}
 		if ret == def {
-			// runc drops these: they cannot change the outcome of a
-			// well-formed profile, and they cost instructions.
+			// runc skips these (libseccomp refuses them), so under docker
+			// they have no effect; compiling them could make the same
+			// profile behave differently here.
 			continue
 		}
 		alts := alternatives(s.Args)
@@ -418,8 +419,9 @@ func generate(abis []abi, tables []table, def uint32) ([]unix.SockFilter, error)
 			if s.x32 >= 0 {
 				emitTree(s.x32)
 			} else {
-				// -1 is how tracers skip a syscall; libseccomp also lets it
-				// through to the rules instead of killing.
+				// -1 (a tracer skipping the syscall, or a bogus number) is
+				// no x32 call: it gets the default action like any other
+				// number no rule names, rather than a kill.
 				a.jump(unix.BPF_JEQ, 0xffffffff, plain, next)
 				a.ret(badArch)
 			}

@@ -69,6 +69,24 @@ func errnoOf(err error) unix.Errno {
 }
 
 var probes = []probe{
+	{"tsync", func(string) unix.Errno {
+		// Every thread, not only the one that installed it, must be
+		// filtered: ESRCH if one is not.
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return errnoOf(err)
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+			if err != nil {
+				return errnoOf(err)
+			}
+			if !bytes.Contains(b, []byte("\nSeccomp:\t2")) {
+				return unix.ESRCH
+			}
+		}
+		return 0
+	}},
 	{"getpid", func(string) unix.Errno {
 		_, _, e := unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
 		return e
@@ -284,7 +302,7 @@ func TestDefaultProfile(t *testing.T) {
 	base := runChild(t, "none", "")
 	got := runChild(t, "default", "")
 	check(t, "default", got, expect{
-		"getpid": 0, "file": 0, "mkdir": 0, "socket_inet": 0, "personality_query": 0,
+		"tsync": 0, "getpid": 0, "file": 0, "mkdir": 0, "socket_inet": 0, "personality_query": 0,
 	})
 	blocked := expect{
 		"kexec_load":      unix.EPERM,
@@ -305,7 +323,7 @@ func TestDefaultProfile(t *testing.T) {
 func TestDefaultProfileWithSysAdmin(t *testing.T) {
 	got := runChild(t, "sysadmin", "")
 	check(t, "sysadmin", got, expect{
-		"getpid": 0, "file": 0, "personality_query": 0,
+		"tsync": 0, "getpid": 0, "file": 0, "personality_query": 0,
 		// Let through by the filter, refused by the kernel.
 		"unshare_user": unix.EINVAL,
 		"mount":        unix.EFAULT,
@@ -328,10 +346,10 @@ func TestCustomProfile(t *testing.T) {
 	}
 	base := runChild(t, "none", "")
 	got := runChild(t, "profile", profile)
-	check(t, "profile", got, expect{"mkdir": unix.EPERM})
+	check(t, "profile", got, expect{"mkdir": unix.EPERM, "tsync": 0})
 	// Everything else behaves as with no filter at all.
 	for _, p := range probes {
-		if p.name != "mkdir" && got[p.name] != base[p.name] {
+		if p.name != "mkdir" && p.name != "tsync" && got[p.name] != base[p.name] {
 			t.Errorf("profile: %s: errno %v, unfiltered %v", p.name, got[p.name], base[p.name])
 		}
 	}
@@ -686,6 +704,15 @@ func TestLongJumps(t *testing.T) {
 	if f.Len() < 3*256 {
 		t.Fatalf("filter has only %d instructions; the test needs long jumps", f.Len())
 	}
+	jumps := 0
+	for _, in := range f.prog {
+		if in.Code == unix.BPF_JMP|unix.BPF_JA {
+			jumps++
+		}
+	}
+	if jumps == 0 {
+		t.Fatal("no BPF_JA in the filter: the long jumps were not exercised")
+	}
 	v := newVM(t, f)
 	for _, arch := range []struct {
 		audit        uint32
@@ -710,6 +737,24 @@ func TestLongJumps(t *testing.T) {
 			if got := v.run(arch.audit, c.nr, c.arg); got != c.want {
 				t.Errorf("arch %#x nr %#x arg %d: %#x, want %#x", arch.audit, c.nr, c.arg, got, c.want)
 			}
+		}
+	}
+}
+
+// TestTables spot-checks the generated native table against x/sys's own
+// constants, which are built for this GOARCH only.
+func TestTables(t *testing.T) {
+	abis, err := abisFor(runtime.GOARCH)
+	if err != nil {
+		t.Skip(err)
+	}
+	for name, want := range map[string]uintptr{
+		"getpid": unix.SYS_GETPID, "mkdirat": unix.SYS_MKDIRAT, "clone3": unix.SYS_CLONE3,
+		"personality": unix.SYS_PERSONALITY, "socket": unix.SYS_SOCKET, "kexec_load": unix.SYS_KEXEC_LOAD,
+		"mount": unix.SYS_MOUNT, "unshare": unix.SYS_UNSHARE, "getppid": unix.SYS_GETPPID,
+	} {
+		if got, ok := abis[0].nr(name); !ok || uintptr(got) != want {
+			t.Errorf("%s: %d, %v; want %d", name, got, ok, want)
 		}
 	}
 }

@@ -114,7 +114,7 @@ func Enter(opts Options) error {
 		}
 	}
 	env := append(os.Environ(),
-		fmt.Sprintf("%s=%d,%d", envNSEnter, userFD, mntFD),
+		envNSEnter+"="+nsList(userFD, mntFD), "_SBX_NSENTER_KEEPCWD=1",
 		fmt.Sprintf("%s=%d", envRefFD, refs.File().Fd()),
 		envInside+"=1")
 	if opts.Rootless {
@@ -255,6 +255,14 @@ func startHolder(opts Options) (holderRecord, error) {
 		rec.GIDMap = FormatMap(gm)
 	}
 	return rec, nil
+}
+
+func nsList(userFD, mntFD int) string {
+	s := fmt.Sprintf("mnt:%d", mntFD)
+	if userFD >= 0 {
+		s = fmt.Sprintf("user:%d,", userFD) + s
+	}
+	return s
 }
 
 func holderEnv(opts Options) []string {

@@ -1,0 +1,133 @@
+package run
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// streams connects a container process's stdio to the user's (and, for the container's
+// main process, to its log): pipes without a terminal, the pty master with one.
+type streams struct {
+	tty       bool
+	openStdin bool
+	// child ends, closed in the parent once the child has started
+	childEnds  []*os.File
+	outR, errR *os.File
+	inW        *os.File
+	master     *os.File
+	copiers    sync.WaitGroup
+	restore    func()
+}
+
+// prepare creates the pipes for a process without a terminal (a process with one gets
+// /dev/null here and its pty from the init) and sets them on cmd.
+func (s *streams) prepare(cmd *exec.Cmd, withStdin bool) error {
+	if s.tty {
+		return nil
+	}
+	var outW, errW *os.File
+	var err error
+	if s.outR, outW, err = os.Pipe(); err != nil {
+		return err
+	}
+	if s.errR, errW, err = os.Pipe(); err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	s.childEnds = append(s.childEnds, outW, errW)
+	if s.openStdin && withStdin {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		cmd.Stdin, s.inW = inR, inW
+		s.childEnds = append(s.childEnds, inR)
+	}
+	return nil
+}
+
+// started closes the child's ends in this process, so EOF arrives when the child is done.
+func (s *streams) started() {
+	for _, f := range s.childEnds {
+		f.Close()
+	}
+	s.childEnds = nil
+}
+
+// abort releases everything when the child never ran.
+func (s *streams) abort() {
+	s.started()
+	for _, f := range []*os.File{s.outR, s.errR, s.inW, s.master} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// copy starts moving bytes. out and errw may be nil (log only); logw may be nil (exec).
+func (s *streams) copy(stdio Stdio, logw *logWriter) {
+	tee := func(dst io.Writer, stream string) (io.Writer, func()) {
+		if logw == nil {
+			if dst == nil {
+				return io.Discard, func() {}
+			}
+			return dst, func() {}
+		}
+		sl := logw.Stream(stream)
+		if dst == nil {
+			return sl, sl.Flush
+		}
+		return io.MultiWriter(dst, sl), sl.Flush
+	}
+	if s.master != nil {
+		if stdio.Terminal != nil && term.IsTerminal(int(stdio.Terminal.Fd())) {
+			if st, err := term.MakeRaw(int(stdio.Terminal.Fd())); err == nil {
+				fd := int(stdio.Terminal.Fd())
+				s.restore = func() { term.Restore(fd, st) }
+			}
+			resize(stdio.Terminal, s.master)
+		}
+		w, flush := tee(stdio.Out, "stdout")
+		s.copiers.Add(1)
+		go func() { defer s.copiers.Done(); io.Copy(w, s.master); flush() }()
+		if s.openStdin && stdio.In != nil {
+			go io.Copy(s.master, stdio.In)
+		}
+		return
+	}
+	pump := func(src *os.File, dst io.Writer, stream string) {
+		defer s.copiers.Done()
+		w, flush := tee(dst, stream)
+		io.Copy(w, src)
+		flush()
+		src.Close()
+	}
+	s.copiers.Add(2)
+	go pump(s.outR, stdio.Out, "stdout")
+	go pump(s.errR, stdio.Err, "stderr")
+	if s.inW != nil {
+		go func() { io.Copy(s.inW, stdio.In); s.inW.Close() }()
+	}
+}
+
+// wait waits for the output to drain after the process exited, and gives the user's
+// terminal back.
+func (s *streams) wait() {
+	if s.master != nil {
+		// Once the last holder of the slave is gone the master reads EIO; a process that
+		// left a daemon holding it must not keep us here.
+		s.master.SetReadDeadline(time.Now().Add(time.Second))
+	}
+	s.copiers.Wait()
+	if s.master != nil {
+		s.master.Close()
+	}
+	if s.restore != nil {
+		s.restore()
+	}
+}
