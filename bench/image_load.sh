@@ -34,10 +34,8 @@ TMP=$(mktemp -d /tmp/sbxb.XXXXXX)
 RUNROOT=/run/sbxb-$$ # podman refuses a runroot path of 50 characters or more
 cleanup() {
 	# A rootless podman keeps a pause process (it holds its user namespace) alive.
-	local pid
-	for pid in "$TMP"/user/xdg/libpod/tmp/pause.pid; do
-		[ -s "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
-	done
+	local pause=$TMP/user/xdg/libpod/tmp/pause.pid
+	if [ -s "$pause" ]; then kill "$(cat "$pause")" 2>/dev/null || true; fi
 	# load and images leave nothing mounted; should that change, don't delete through a mount.
 	rm -rf --one-file-system "$TMP" "$RUNROOT"
 }
@@ -106,13 +104,13 @@ section() {
 	local label=$1 dir=$2 runroot=$3 skip=$4
 	shift 4
 	"$@" mkdir -p "$dir"
-	local sbx podman image mb
+	local sbx podman image mb sbx_reset podman_reset
 	sbx="SBX_ROOT=$(q "$dir/sbx") $(q "$SBX")"
 	podman=$(podman_at "$dir/podman" "$runroot")
 	image=$(q "$IMAGE")
 	mb=$(($(stat -c %s "$IMAGE") / 1000000))
-	local sbx_reset="$sbx system reset --force >/dev/null"
-	local podman_reset="$podman rmi -a -f >/dev/null 2>&1; rm -rf $(q "$dir/podman" "$runroot")"
+	sbx_reset="$sbx system reset --force >/dev/null"
+	podman_reset="$podman rmi -a -f >/dev/null 2>&1; rm -rf $(q "$dir/podman" "$runroot")"
 	local -a pload=() plist=()
 	echo "== ${label:-as root}"
 	if [ -n "$skip" ]; then
@@ -137,6 +135,7 @@ section() {
 }
 
 build_image
+echo "$("$SBX" --version); $(podman --version); image $IMAGE"
 section "" "$TMP/root" "$RUNROOT" ""
 
 if [ -n "${BENCH_USER:-}" ]; then

@@ -36,6 +36,8 @@ func NewApp(o Options) *ucli.App {
 		ErrWriter:              o.Stderr,
 		UseShortOptionHandling: true,
 		HideHelpCommand:        true,
+		// docker never splits -e, --change or -v values at commas.
+		DisableSliceFlagSeparator: true,
 		Suggest:                true,
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "debug", Usage: "log what sbx does to standard error"},

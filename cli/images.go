@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/sbx-dev/sbx/format"
@@ -193,6 +194,7 @@ func importCommand(e *env) *ucli.Command {
 		ArgsUsage: "FILE|- [REPOSITORY[:TAG]]",
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "set the history comment"},
+			&ucli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)"},
 			&ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the progress"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -204,6 +206,10 @@ func importCommand(e *env) *ucli.Command {
 				if _, err := image.ParseNew(name); err != nil {
 					return err
 				}
+			}
+			var probe imgspecv1.ImageConfig
+			if err := image.ApplyChanges(&probe, c.StringSlice("change")); err != nil {
+				return err
 			}
 			if src != "-" {
 				if _, err := os.Stat(src); err != nil {
@@ -220,6 +226,7 @@ func importCommand(e *env) *ucli.Command {
 			}
 			l, err := m.Import(c.Context, image.ImportOptions{
 				Source: src, Reader: e.opts.Stdin, Name: name, Message: c.String("message"), TmpDir: tmp,
+				Changes: c.StringSlice("change"),
 			})
 			if err != nil {
 				return err

@@ -227,10 +227,21 @@ func systemCommand(e *env) *ucli.Command {
 					if !c.Bool("force") {
 						return fmt.Errorf("system reset deletes all images, containers and volumes of this user; pass --force to do it")
 					}
-					s, err := e.openStore()
+					rt, err := e.runtime()
 					if err != nil {
 						return err
 					}
+					// Containers first: a running one holds its layer mounted.
+					ctrs, err := rt.List()
+					if err != nil {
+						return err
+					}
+					for _, ctr := range ctrs {
+						if err := rt.Remove(ctr, true); err != nil {
+							return err
+						}
+					}
+					s := rt.Store
 					graph := s.GraphRoot()
 					// Shutdown(true) unmounts whatever is still mounted so the removal
 					// below cannot fail on a busy mount.

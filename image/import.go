@@ -28,7 +28,7 @@ type ImportOptions struct {
 	Reader  io.Reader
 	Name    string   // "" for an untagged image
 	Message string   // history comment
-	Changes []string // reserved for --change; validated by the caller
+	Changes []string // docker's --change instructions
 	TmpDir  string
 }
 
@@ -68,6 +68,10 @@ func (m *Images) Import(ctx context.Context, o ImportOptions) (Loaded, error) {
 		return Loaded{}, err
 	}
 	now := time.Now().UTC()
+	imgCfg := imgspecv1.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+	if err := ApplyChanges(&imgCfg, o.Changes); err != nil {
+		return Loaded{}, err
+	}
 	comment := o.Message
 	if comment == "" {
 		comment = "imported from " + filepath.Base(label)
@@ -75,7 +79,7 @@ func (m *Images) Import(ctx context.Context, o ImportOptions) (Loaded, error) {
 	cfg := imgspecv1.Image{
 		Created:  &now,
 		Platform: imgspecv1.Platform{Architecture: runtime.GOARCH, OS: "linux"},
-		Config:   imgspecv1.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		Config:   imgCfg,
 		RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{layerDigest}},
 		History:  []imgspecv1.History{{Created: &now, CreatedBy: "sbx image import " + filepath.Base(label), Comment: comment}},
 	}

@@ -2,6 +2,8 @@ package image
 
 import (
 	"errors"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"reflect"
 	"testing"
 )
@@ -73,5 +75,31 @@ func TestFamiliar(t *testing.T) {
 	}
 	if !LooksLikeID("abc123") || LooksLikeID("busybox") || !LooksLikeID("sha256:abcd") {
 		t.Error("LooksLikeID")
+	}
+}
+
+func TestApplyChanges(t *testing.T) {
+	var cfg imgspecv1.ImageConfig
+	err := ApplyChanges(&cfg, []string{
+		`CMD ["echo", "hi"]`, `ENTRYPOINT /bin/app --flag`, `ENV A=1 B="two words"`, `ENV C 3`,
+		`EXPOSE 80 53/udp`, `WORKDIR /srv`, `USER app`, `VOLUME ["/data"]`, `STOPSIGNAL SIGINT`, `LABEL k=v`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg.Cmd, []string{"echo", "hi"}) || !reflect.DeepEqual(cfg.Entrypoint, []string{"/bin/sh", "-c", "/bin/app --flag"}) {
+		t.Errorf("cmd/entrypoint: %v %v", cfg.Cmd, cfg.Entrypoint)
+	}
+	if !reflect.DeepEqual(cfg.Env, []string{"A=1", "B=two words", "C=3"}) {
+		t.Errorf("env: %q", cfg.Env)
+	}
+	if _, ok := cfg.ExposedPorts["80/tcp"]; !ok {
+		t.Errorf("expose: %v", cfg.ExposedPorts)
+	}
+	if cfg.WorkingDir != "/srv" || cfg.User != "app" || cfg.StopSignal != "SIGINT" || cfg.Labels["k"] != "v" {
+		t.Errorf("cfg: %+v", cfg)
+	}
+	if err := ApplyChanges(&cfg, []string{"RUN rm -rf /"}); err == nil {
+		t.Error("RUN accepted")
 	}
 }

@@ -202,8 +202,13 @@ func (r *Runtime) execProcess(c *Container, o ExecOptions) (*proto.Process, erro
 		caps, _ = spec.Capabilities(nil, nil, true, spec.CapNames())
 		seccompProfile = "unconfined"
 	}
+	body, err := seccompBody(seccompProfile)
+	if err != nil {
+		return nil, err
+	}
 	p := &proto.Process{
-		Args: o.Args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGIDs: u.AdditionalGIDs,
+		SeccompBody: body,
+		Args:        o.Args, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGIDs: u.AdditionalGIDs,
 		Caps: caps, NoNewPrivs: c.Host.NoNewPrivs, Seccomp: seccompProfile, TTY: o.Tty,
 	}
 	return p, nil

@@ -81,8 +81,14 @@ func (r *Runtime) initConfig(c *Container, rootfs string) (*proto.Config, error)
 	for _, l := range c.Host.Ulimits {
 		cfg.Process.Rlimits = append(cfg.Process.Rlimits, proto.Rlimit{Resource: l.Resource, Soft: l.Soft, Hard: l.Hard})
 	}
+	if body, err := seccompBody(cfg.Process.Seccomp); err != nil {
+		return nil, err
+	} else {
+		cfg.Process.SeccompBody = body
+	}
 	if c.Host.Privileged {
 		cfg.Process.Seccomp = "unconfined"
+		cfg.Process.SeccompBody = nil
 	} else {
 		cfg.MaskedPaths = maskedPaths
 		cfg.ReadonlyPaths = readonlyPaths
@@ -148,4 +154,17 @@ func gidMapped(gid int) bool {
 		}
 	}
 	return false
+}
+
+// seccompBody reads a custom profile on the host: the container init compiles it after
+// its root has changed, where the host path no longer exists.
+func seccompBody(profile string) ([]byte, error) {
+	if profile == "" || profile == "unconfined" {
+		return nil, nil
+	}
+	body, err := os.ReadFile(profile)
+	if err != nil {
+		return nil, fmt.Errorf("reading seccomp profile: %w", err)
+	}
+	return body, nil
 }

@@ -50,14 +50,22 @@ func readProfile(path string) ([]byte, error) {
 		}
 		return nil, profileError(path, "%v", err)
 	}
-	var p mobyseccomp.Seccomp
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, profileError(path, "%s", jsonErrorText(body, err))
-	}
-	if err := checkProfile(&p); err != nil {
-		return nil, profileError(path, "%v", err)
+	if err := checkBody(path, body); err != nil {
+		return nil, err
 	}
 	return body, nil
+}
+
+// checkBody parses and checks a profile's content; name is for errors.
+func checkBody(name string, body []byte) error {
+	var p mobyseccomp.Seccomp
+	if err := json.Unmarshal(body, &p); err != nil {
+		return profileError(name, "%s", jsonErrorText(body, err))
+	}
+	if err := checkProfile(&p); err != nil {
+		return profileError(name, "%v", err)
+	}
+	return nil
 }
 
 // jsonErrorText places a decoding error at a line and column: the byte
@@ -240,7 +248,7 @@ func filterFlags(flags []specs.LinuxSeccompFlag) (uintptr, error) {
 // capability set, using docker's own resolution (archMap, includes,
 // excludes, minKernel), so that conditional rules select exactly as under
 // docker.
-func resolve(profile string, caps []string) (*specs.LinuxSeccomp, error) {
+func resolve(profile string, given []byte, caps []string) (*specs.LinuxSeccomp, error) {
 	spec := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{
 		// docker matches includes.caps/excludes.caps against the bounding set.
 		Bounding: normalizeCaps(caps),
@@ -254,8 +262,13 @@ func resolve(profile string, caps []string) (*specs.LinuxSeccomp, error) {
 		rs, err = mobyseccomp.GetDefaultProfile(spec)
 	} else {
 		name = profile
-		var body []byte
-		if body, err = readProfile(profile); err != nil {
+		body := given
+		if body == nil {
+			body, err = readProfile(profile)
+		} else {
+			err = checkBody(profile, body)
+		}
+		if err != nil {
 			return nil, err
 		}
 		rs, err = mobyseccomp.LoadProfile(string(body), spec)

@@ -53,6 +53,10 @@ const Unconfined = "unconfined"
 type Options struct {
 	// Profile: "" for docker's default, "unconfined" for none, else a path to a docker-format JSON profile.
 	Profile string
+	// Body, when set, is the profile's content (Profile then only names it in errors): the
+	// host side reads the file, because the container init compiles the filter after its
+	// root has changed and the host path is gone.
+	Body []byte
 	// Caps: the container's effective capability names ("CAP_SYS_ADMIN", ...): docker's default
 	// profile allows some syscalls only with a capability (includes.caps / excludes.caps).
 	// The "CAP_" prefix and upper case are optional.
@@ -75,7 +79,7 @@ func Compile(o Options) (*Filter, error) {
 	if o.Profile == Unconfined {
 		return nil, nil
 	}
-	rs, err := resolve(o.Profile, o.Caps)
+	rs, err := resolve(o.Profile, o.Body, o.Caps)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"registry": registryMain,
 		"mkevil":   mkevilMain,
+		"ptyrun":   ptyrunMain,
 	})
 }
 
@@ -94,6 +95,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": cmdWaitfile,
 			"envfile":  cmdEnvfile,
+			"waitlog":  cmdWaitlog,
 		},
 	})
 }
@@ -113,6 +115,39 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear within 30s", args[0])
+}
+
+// cmdWaitlog polls `sbx logs NAME` until it shows TEXT (a detached container's output
+// arrives asynchronously), with a deadline instead of a sleep.
+func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitlog CONTAINER TEXT")
+	}
+	var env []string
+	for _, k := range []string{"PATH", "SBX_ROOT", "HOME", "TMPDIR", "SBX_CONFIG", "XDG_RUNTIME_DIR"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	// The script's PATH, not the test binary's, says which sbx.
+	sbx := ""
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "sbx")); err == nil {
+			sbx = filepath.Join(dir, "sbx")
+			break
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var out []byte
+	for time.Now().Before(deadline) {
+		cmd := exec.Command(sbx, "logs", args[0])
+		cmd.Env = env
+		cmd.Dir = ts.Getenv("WORK")
+		out, _ = cmd.CombinedOutput()
+		if strings.Contains(string(out), args[1]) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("logs of %s did not show %q within 30s; last output:\n%s", args[0], args[1], out)
 }
 
 // cmdEnvfile sets an environment variable to a file's content (a server's address).

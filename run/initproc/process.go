@@ -40,7 +40,7 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 	if err != nil {
 		return err
 	}
-	filter, err := seccomp.Compile(seccomp.Options{Profile: p.Seccomp, Caps: p.Caps})
+	filter, err := seccomp.Compile(seccomp.Options{Profile: p.Seccomp, Body: p.SeccompBody, Caps: p.Caps})
 	if err != nil {
 		return fail(125, "seccomp: %v", err)
 	}

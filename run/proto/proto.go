@@ -56,7 +56,8 @@ type Process struct {
 	AdditionalGIDs []uint32
 	Caps           []string // capability names kept (bounding, permitted, effective, ambient for non-root)
 	NoNewPrivs     bool
-	Seccomp        string // "" docker's default, "unconfined", or a profile path
+	Seccomp        string // "" docker's default, "unconfined", or a profile path (for messages)
+	SeccompBody    []byte // the profile's content, read on the host side
 	Rlimits        []Rlimit
 	TTY            bool
 	// Init keeps sbx as PID 1 that reaps zombies and forwards signals (--init).

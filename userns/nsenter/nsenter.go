@@ -25,6 +25,7 @@ package nsenter
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,11 @@ static void sbx_forward(int sig) {
 // the child's status (dying of the same signal, so the caller sees what the child saw).
 static void sbx_relay(pid_t child) {
 	sbx_child = child;
+	// The relay needs none of the descriptors it was given (the sync socket above all:
+	// the host side waits for it to close on the child's execve).
+	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+		for (int fd = 3; fd < 4096; fd++)
+			close(fd);
 	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
