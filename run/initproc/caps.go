@@ -56,8 +56,15 @@ func setCaps(names []string) error {
 	if err := c.Load(); err != nil {
 		return err
 	}
+	// Nobody can grant what it lacks: a host root that runs without some capability (a
+	// sandboxed CI runner without CAP_SYS_RESOURCE, say) gives --privileged all it has.
+	var caps []capability.Cap
+	for _, cp := range wanted(names) {
+		if c.Get(capability.PERMITTED, cp) {
+			caps = append(caps, cp)
+		}
+	}
 	c.Clear(capability.CAPS)
-	caps := wanted(names)
 	c.Set(capability.PERMITTED|capability.EFFECTIVE|capability.INHERITABLE, caps...)
 	return c.Apply(capability.CAPS)
 }

@@ -44,6 +44,14 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 	if err != nil {
 		return fail(125, "seccomp: %v", err)
 	}
+	// Without no_new_privs, installing a filter takes CAP_SYS_ADMIN, so it goes in while we
+	// still hold every capability; the calls left to make (setresuid, capset, execve) are
+	// all allowed by docker's profile.
+	if filter != nil && !p.NoNewPrivs {
+		if err := filter.Install(); err != nil {
+			return fail(125, "installing the seccomp filter: %v", err)
+		}
+	}
 	if err := dropBounding(p.Caps); err != nil {
 		return fail(125, "dropping capabilities: %v", err)
 	}
@@ -57,14 +65,11 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fail(125, "setting no_new_privs: %v", err)
 		}
-	}
-	if filter != nil {
-		if !p.NoNewPrivs && !hasCap(p.Caps, "CAP_SYS_ADMIN") {
-			// Installing a filter without no_new_privs needs CAP_SYS_ADMIN, which is gone.
-			return fail(125, "seccomp needs no-new-privileges or CAP_SYS_ADMIN; use --security-opt seccomp=unconfined to run without it")
-		}
-		if err := filter.Install(); err != nil {
-			return fail(125, "installing the seccomp filter: %v", err)
+		// Last, so the filter judges only the container's own calls.
+		if filter != nil {
+			if err := filter.Install(); err != nil {
+				return fail(125, "installing the seccomp filter: %v", err)
+			}
 		}
 	}
 	if p.Init && pid1 {
@@ -83,15 +88,6 @@ func execError(name string, err error) error {
 		return fail(127, "exec: %q: no such file or directory", name)
 	}
 	return fail(126, "exec %q: %v", name, err)
-}
-
-func hasCap(caps []string, c string) bool {
-	for _, x := range caps {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 func envValue(env []string, key string) string {
