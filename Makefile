@@ -2,7 +2,7 @@
 # (userns/nsenter), linked statically against glibc.
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-TAGS     := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp exclude_disk_quota netgo osusergo sqlite_omit_load_extension
+TAGS     := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp exclude_disk_quota netgo osusergo sqlite_omit_load_extension urfave_cli_no_docs
 LDFLAGS  := -s -w -X main.version=$(VERSION) -linkmode external -extldflags '-static'
 export CGO_ENABLED := 1
 

@@ -242,20 +242,7 @@ func networkMode(n string) string {
 
 // checkLimits refuses resource limits the host cannot enforce, rather than ignoring them.
 func (r *Runtime) checkLimits(o CreateOptions) error {
-	var flags []string
-	if o.Memory > 0 {
-		flags = append(flags, "--memory")
-	}
-	if o.NanoCPUs > 0 {
-		flags = append(flags, "--cpus")
-	}
-	if o.PidsLimit > 0 {
-		flags = append(flags, "--pids-limit")
-	}
-	if len(flags) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s: this host cannot enforce cgroup limits for sbx yet (cgroups v1/hybrid here: rootless limits need cgroup v2 with delegated controllers); run without %s", strings.Join(flags, ", "), strings.Join(flags, ", "))
+	return checkCgroups(limits{memory: o.Memory, nanoCPUs: o.NanoCPUs, pidsLimit: o.PidsLimit}, r.Rootless)
 }
 
 // freeName picks a docker-style random name that no container has.

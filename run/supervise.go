@@ -160,6 +160,14 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	pid, _ := state.Identify(cmd.Process.Pid)
 	r.Containers.Update(c.ID, func(c *Container) error { c.State.Pid = pid; return nil })
 
+	if err := applyCgroups(c.ID, cmd.Process.Pid, containerLimits(c)); err != nil {
+		st.abort()
+		cmd.Process.Kill()
+		cmd.Wait()
+		removeCgroups(c.ID, containerLimits(c))
+		return fail(125, err)
+	}
+	defer removeCgroups(c.ID, containerLimits(c))
 	if err := proto.Send(syncConn, cfg); err != nil {
 		st.abort()
 		cmd.Process.Kill()
