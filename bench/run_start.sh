@@ -226,7 +226,7 @@ section() {
 	fi
 	report "$label" start "${json[@]}" >>"$TMP/summary"
 
-	# Parallel starts, each timed on its own (bash's clock: no process of its own).
+	# Parallel starts, each timed with bash's own clock (no timing process is started).
 	"${as[@]}" SBX_ROOT="$dir/sbx" bash -c "$(declare -f parallel_rounds); parallel_rounds $(q "$SBX" "$dir/parallel")"
 	local n bad left
 	n=$(wc -l <"$dir/parallel")

@@ -38,7 +38,7 @@ func NewApp(o Options) *ucli.App {
 		HideHelpCommand:        true,
 		// docker never splits -e, --change or -v values at commas.
 		DisableSliceFlagSeparator: true,
-		Suggest:                true,
+		Suggest:                   true,
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "debug", Usage: "log what sbx does to standard error"},
 		},

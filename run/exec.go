@@ -6,16 +6,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sbx-dev/sbx/run/proto"
 	"github.com/sbx-dev/sbx/run/spec"
-	"github.com/sbx-dev/sbx/state"
 )
 
 // ExecOptions are `sbx exec` flags.
@@ -136,30 +133,11 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 			st.master = files[0]
 		}
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s == syscall.SIGWINCH {
-					if st.master != nil && stdio.Terminal != nil {
-						resize(stdio.Terminal, st.master)
-					}
-					continue
-				}
-				// The relay in the nsenter constructor passes it on into the container.
-				cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
+	// The relay in the nsenter constructor passes signals on into the container.
+	stopSignals := st.forwardSignals(cmd.Process, stdio)
 	st.copy(stdio, nil)
 	waitErr := cmd.Wait()
-	close(done)
+	stopSignals()
 	st.wait()
 	return exitStatus(cmd.ProcessState, waitErr), nil
 }
@@ -213,5 +191,3 @@ func (r *Runtime) execProcess(c *Container, o ExecOptions) (*proto.Process, erro
 	}
 	return p, nil
 }
-
-var _ = state.Self

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -199,5 +198,3 @@ func (r *Runtime) logPath(id string) string { return r.Containers.Path(id, "ctr.
 
 // LogPath is the container's output log, for `sbx logs`.
 func (r *Runtime) LogPath(id string) string { return r.logPath(id) }
-
-var _ = filepath.Join

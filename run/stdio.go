@@ -4,7 +4,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -129,5 +131,34 @@ func (s *streams) wait() {
 	}
 	if s.restore != nil {
 		s.restore()
+	}
+}
+
+// forwardSignals passes the signals a user sends to sbx on to p (the container's init, or
+// exec's relay), and keeps the container's terminal the size of the user's. The returned
+// function stops it.
+func (s *streams) forwardSignals(p *os.Process, stdio Stdio) (stop func()) {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGWINCH {
+					if s.master != nil && stdio.Terminal != nil {
+						resize(stdio.Terminal, s.master)
+					}
+					continue
+				}
+				p.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -205,11 +203,6 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	}
 	started(nil)
 
-	// Signals sent to sbx go to the container's init.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
-	defer signal.Stop(sigs)
-
 	st.copy(stdio, logw)
 	var timedOut bool
 	var timer *time.Timer
@@ -219,25 +212,10 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			stopProcess(cmd.Process.Pid, c.Config.StopSignal, time.Duration(c.Host.StopTimeout)*time.Second)
 		})
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s == syscall.SIGWINCH {
-					if st.master != nil && stdio.Terminal != nil {
-						resize(stdio.Terminal, st.master)
-					}
-					continue
-				}
-				cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
+	// Signals sent to sbx go to the container's init.
+	stopSignals := st.forwardSignals(cmd.Process, stdio)
 	waitErr := cmd.Wait()
-	close(done)
+	stopSignals()
 	if timer != nil {
 		timer.Stop()
 	}
@@ -359,9 +337,6 @@ func (l *logWriter) write(stream, line string) {
 	l.f.Write(append(data, '\n'))
 	l.mu.Unlock()
 }
-
-var _ = filepath.Join
-var _ = strings.Cut
 
 // lastLine reads what is buffered in a dead process's stderr pipe and returns its last line.
 func lastLine(f *os.File) string {

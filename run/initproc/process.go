@@ -2,7 +2,6 @@ package initproc
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -228,5 +227,3 @@ func reap(sync *net.UnixConn, path string, p *proto.Process) error {
 		os.Exit(ws.ExitStatus())
 	}
 }
-
-var _ = fmt.Sprint

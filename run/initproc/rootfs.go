@@ -1,7 +1,6 @@
 package initproc
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -301,5 +300,3 @@ func loopbackUp() error {
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
-
-var _ = fmt.Sprint
