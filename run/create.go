@@ -177,29 +177,8 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	}
 
 	// The store reserves the name atomically: two `sbx run --name x` cannot both win.
-	names := []string{}
-	if c.Name == "" {
-		c.Name = r.freeName()
-	}
-	names = append(names, c.Name)
-	if _, err := r.Store.CreateContainer(c.ID, names, imageID, "", "", nil); err != nil {
-		if errors.Is(err, cstorage.ErrDuplicateName) {
-			// A container killed with its supervisor may still hold the name: reconcile it
-			// and try once more.
-			if old, ferr := r.Containers.Find(c.Name); ferr == nil && r.Reconcile(old) == nil {
-				_, err = r.Store.CreateContainer(c.ID, names, imageID, "", "", nil)
-			}
-		}
-		if err != nil {
-			if errors.Is(err, cstorage.ErrDuplicateName) {
-				holder := ""
-				if old, ferr := r.Containers.Find(c.Name); ferr == nil {
-					holder = old.ID
-				}
-				return nil, fmt.Errorf("%w: the container name \"/%s\" is already in use by container %q: remove (or rename) that container to reuse the name", ErrNameInUse, c.Name, holder)
-			}
-			return nil, fmt.Errorf("creating the container: %w", err)
-		}
+	if err := r.reserveName(c, imageID); err != nil {
+		return nil, err
 	}
 	if err := r.Containers.Create(c); err != nil {
 		r.Store.DeleteContainer(c.ID)
@@ -243,6 +222,40 @@ func networkMode(n string) string {
 // checkLimits refuses resource limits the host cannot enforce, rather than ignoring them.
 func (r *Runtime) checkLimits(o CreateOptions) error {
 	return checkCgroups(limits{memory: o.Memory, nanoCPUs: o.NanoCPUs, pidsLimit: o.PidsLimit}, r.Rootless)
+}
+
+// reserveName creates the container in the store under its name, or under a generated
+// one: another sbx may take the same random name at the same moment, so a clash with a
+// generated name just means drawing again.
+func (r *Runtime) reserveName(c *Container, imageID string) error {
+	generated := c.Name == ""
+	for attempt := 0; ; attempt++ {
+		if generated {
+			c.Name = r.freeName()
+		}
+		_, err := r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", nil)
+		if errors.Is(err, cstorage.ErrDuplicateName) && !generated {
+			// A container killed with its supervisor may still hold the name: reconcile it
+			// and try once more.
+			if old, ferr := r.Containers.Find(c.Name); ferr == nil && r.Reconcile(old) == nil {
+				_, err = r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", nil)
+			}
+		}
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, cstorage.ErrDuplicateName) && generated && attempt < 20:
+			continue
+		case errors.Is(err, cstorage.ErrDuplicateName):
+			holder := ""
+			if old, ferr := r.Containers.Find(c.Name); ferr == nil {
+				holder = old.ID
+			}
+			return fmt.Errorf("%w: the container name \"/%s\" is already in use by container %q: remove (or rename) that container to reuse the name", ErrNameInUse, c.Name, holder)
+		default:
+			return fmt.Errorf("creating the container: %w", err)
+		}
+	}
 }
 
 // freeName picks a docker-style random name that no container has.
