@@ -15,6 +15,7 @@ import (
 	"github.com/sbx-dev/sbx/format"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/run/spec"
+	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/volumes"
 )
 
@@ -35,6 +36,13 @@ func (e *env) runtime() (*run.Runtime, error) {
 		Rootless:   e.paths.Rootless,
 		Logger:     e.logger,
 		HolderRef:  e.opts.HolderRef,
+		LayerLockShared: func() (func(), error) {
+			l, err := state.LockFileShared(filepath.Join(e.paths.DataDir, "layers.lock"))
+			if err != nil {
+				return nil, err
+			}
+			return l.Unlock, nil
+		},
 	}, nil
 }
 
@@ -65,7 +73,7 @@ func createFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "rootfs", Usage: "run a plain directory as the root filesystem, no image (sbx addition)"},
 		&ucli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume: [SRC:]DST[:ro]"},
 		&ucli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem mount: type=bind|volume|tmpfs,source=,target=,readonly"},
-		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host (bridge networking is coming)"},
+		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host, or the default (for now a private namespace with only lo)"},
 		&ucli.StringSliceFlag{Name: "add-host", Usage: "add a custom host-to-IP mapping (host:ip)"},
 		&ucli.StringSliceFlag{Name: "dns", Usage: "set custom DNS servers"},
 		&ucli.StringSliceFlag{Name: "dns-search", Usage: "set custom DNS search domains"},

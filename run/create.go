@@ -177,6 +177,13 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	}
 
 	// The store reserves the name atomically: two `sbx run --name x` cannot both win.
+	if r.LayerLockShared != nil {
+		unlock, err := r.LayerLockShared()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if err := r.reserveName(c, imageID); err != nil {
 		return nil, err
 	}

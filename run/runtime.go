@@ -23,6 +23,10 @@ type Runtime struct {
 	// HolderRef is this process's reference on the holder namespaces, handed to detached
 	// supervisors so the namespaces outlive the sbx command that started them.
 	HolderRef *os.File
+	// LayerLockShared takes the store-wide layer lock shared (image loads take it
+	// exclusively), so that a failed load's clean-up never mistakes a container's new layer
+	// for its own leftovers. It returns the release.
+	LayerLockShared func() (func(), error)
 }
 
 // StatusError is a failure with docker's exit status for it: 125 for sbx's own errors in

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sbx-dev/sbx/"
+
+// sbxImports returns the sbx packages that dir's non-test files import, directly.
+func sbxImports(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			if strings.HasPrefix(p, module) {
+				seen[strings.TrimPrefix(p, module)] = true
+			}
+		}
+	}
+	var out []string
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// closure is every sbx package dir reaches, directly or not.
+func closure(t *testing.T, dir string) map[string]bool {
+	all := map[string]bool{}
+	var walk func(string)
+	walk = func(d string) {
+		for _, p := range sbxImports(t, d) {
+			if !all[p] {
+				all[p] = true
+				walk(p)
+			}
+		}
+	}
+	walk(dir)
+	return all
+}
+
+// TestImportDirection keeps the architecture standing: leaves import nothing of sbx, and the
+// code that runs inside a container's namespaces never pulls in image or storage code.
+func TestImportDirection(t *testing.T) {
+	leaves := []string{"config", "format", "volumes", "run/spec", "run/proto", "seccomp", "state", "userns/nsenter"}
+	for _, l := range leaves {
+		if _, err := os.Stat(l); err != nil {
+			t.Fatalf("leaf %s: %v", l, err)
+		}
+		if imps := sbxImports(t, l); len(imps) > 0 {
+			t.Errorf("%s is a leaf but imports %v", l, imps)
+		}
+	}
+	inside := closure(t, "run/initproc")
+	for p := range inside {
+		switch p {
+		case "run/proto", "seccomp":
+		default:
+			t.Errorf("run/initproc (inside the container) reaches %s; it may use only run/proto and seccomp", p)
+		}
+	}
+	for _, host := range []string{"image", "storage"} {
+		for p := range closure(t, host) {
+			if strings.HasPrefix(p, "run") || p == "cli" {
+				t.Errorf("%s must not depend on %s", host, p)
+			}
+		}
+	}
+}
