@@ -36,9 +36,6 @@ func main() {
 	if os.Getenv(proto.EnvExec) != "" {
 		os.Exit(initproc.ExecMain())
 	}
-	if userns.IsHolder() {
-		os.Exit(userns.RunHolder())
-	}
 	// The shared reference on the holder (when this process joined it) must live exactly
 	// as long as this process: keep the file reachable so no finalizer closes it early.
 	ref := userns.HeldRef()

@@ -195,7 +195,8 @@ func (cs *Containers) Update(id string, fn func(c *Container) error) (*Container
 	if err := fn(c); err != nil {
 		return c, err
 	}
-	return c, state.WriteTOMLAtomic(cs.file(id), c)
+	// Updates change runtime state only; the configuration was written durably by Create.
+	return c, state.ReplaceTOML(cs.file(id), c)
 }
 
 // Remove deletes a record and its directory (logs, hosts files).

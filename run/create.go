@@ -187,12 +187,11 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	if err := r.reserveName(c, imageID); err != nil {
 		return nil, err
 	}
+	c.State.Status = StatusCreated
 	if err := r.Containers.Create(c); err != nil {
 		r.Store.DeleteContainer(c.ID)
 		return nil, err
 	}
-	c.State.Status = StatusCreated
-	r.Containers.Update(c.ID, func(x *Container) error { x.State.Status = StatusCreated; return nil })
 	return c, nil
 }
 

@@ -11,7 +11,6 @@ import (
 
 	cstorage "go.podman.io/storage"
 
-	"github.com/sbx-dev/sbx/state"
 )
 
 // Runtime runs containers of one user's store.
@@ -141,7 +140,9 @@ func (r *Runtime) userdata(c *Container) ([]Mount, error) {
 	var mounts []Mount
 	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
 		p := r.Containers.Path(c.ID, name)
-		if err := state.WriteFileAtomic(p, []byte(files[name]), 0o644); err != nil {
+		// Rewritten in place, not replaced: the file is bind-mounted into the container by
+		// inode, and a renamed-over file would leave the container looking at the old one.
+		if err := os.WriteFile(p, []byte(files[name]), 0o644); err != nil {
 			return nil, err
 		}
 		mounts = append(mounts, Mount{Type: "bind", Source: p, Destination: "/etc/" + name, File: true, RW: true})

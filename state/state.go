@@ -32,6 +32,23 @@ func WriteTOMLAtomic(path string, v any) error {
 
 // WriteFileAtomic is WriteTOMLAtomic for raw bytes.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeAtomic(path, data, mode, true)
+}
+
+// ReplaceTOML is WriteTOMLAtomic without the fsyncs: readers and a killed writer still see
+// the old or the new content, never a mix, but a power loss may bring the old one back. It
+// is for runtime state (which process runs a container, how it ended), which a reboot makes
+// stale anyway and which the next sbx command reconciles; it keeps fsync off the path of
+// every container start.
+func ReplaceTOML(path string, v any) error {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(v); err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return writeAtomic(path, buf.Bytes(), 0o644, false)
+}
+
+func writeAtomic(path string, data []byte, mode os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -47,15 +64,20 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing %s: %w", path, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("syncing %s: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()

@@ -324,68 +324,6 @@ func readRanges(path, name string, id int) []IDRange {
 	return r
 }
 
-// IsHolder reports whether this process was started as a holder.
-func IsHolder() bool { return os.Getenv(envHolder) != "" }
-
-// RunHolder is the whole life of the holder process: finish setting up the namespaces, say
-// so, then wait until no sbx process references them and exit. Its return value is the
-// process exit status.
-func RunHolder() int {
-	runtimeDir, tmpfsDir := os.Getenv(envHolder), os.Getenv(envTmpfs)
-	goR, ready := os.NewFile(3, "go"), os.NewFile(4, "ready")
-	report := func(err error) int {
-		fmt.Fprintf(ready, "%v\n", err)
-		return 1
-	}
-	// Wait until the parent has written our id maps: before that we hold no capabilities
-	// that the mounts below need.
-	if os.Getenv(envHolderStage) == "" {
-		if _, err := bufio.NewReader(goR).ReadString('\n'); err != nil {
-			return report(fmt.Errorf("waiting for the id mapping: %w", err))
-		}
-	}
-	goR.Close()
-	if opts := os.Getenv(envHolderStage); opts == "" && os.Getuid() == 0 && os.Getenv(envRootlessHolder) != "" {
-		// execve ran while our uid was still unmapped, which cleared our capabilities in
-		// the new user namespace; now that we are uid 0 there, exec again to get them.
-		exe, err := os.Executable()
-		if err != nil {
-			return report(err)
-		}
-		env := append(os.Environ(), envHolderStage+"=2")
-		return report(syscall.Exec(exe, []string{"sbx"}, env))
-	}
-	// Slave propagation: host mounts made later (a USB disk, a new bind source) still show
-	// up here, while our own mounts never leak out to the host.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return report(fmt.Errorf("making / a slave mount: %w", err))
-	}
-	if err := unix.Mount("tmpfs", tmpfsDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
-		return report(fmt.Errorf("mounting tmpfs on %s: %w", tmpfsDir, err))
-	}
-	ready.WriteString("ok\n")
-	ready.Close()
-
-	refs, err := state.LockFile(filepath.Join(runtimeDir, "holder.refs"))
-	if err != nil {
-		return 1
-	}
-	// Every user is gone. Drop the record under the creation lock, so that nobody joins a
-	// holder that is leaving; then exit while still holding the refs lock, which makes
-	// newcomers wait until we are really gone.
-	lk, err := state.LockFile(filepath.Join(runtimeDir, "holder.lock"))
-	if err == nil {
-		recPath := filepath.Join(runtimeDir, "holder.toml")
-		var rec holderRecord
-		if state.ReadTOML(recPath, &rec) == nil && rec.Process.PID == os.Getpid() {
-			os.Remove(recPath)
-		}
-		lk.Unlock()
-	}
-	_ = refs
-	return 0
-}
-
 // Record describes the running holder, for `sbx info`.
 type Record struct {
 	PID            int

@@ -12,7 +12,13 @@
 // (its ipc, uts, net, pid, cgroup and mount namespaces). Joining a pid namespace only
 // affects children, so with _SBX_NSENTER_FORK=1 the constructor forks: the child goes on
 // into Go inside the container, the parent stays in C, passes signals on to the child and
-// exits with its status. Import this package for its side effect from main only.
+// exits with its status.
+//
+// The same constructor is the whole of the user's namespace holder (_SBX_HOLDER set; see
+// package userns): it finishes the holder's setup and then waits in flock until no sbx
+// process uses the namespaces any more. Being C, the holder never starts the Go runtime,
+// which would cost a container start several milliseconds for nothing. Import this package
+// for its side effect from main only.
 package nsenter
 
 /*
@@ -78,7 +84,91 @@ static void sbx_relay(pid_t child) {
 	_exit(WEXITSTATUS(status));
 }
 
+
+#include <sys/file.h>
+#include <sys/mount.h>
+
+static void sbx_holder_fail(int ready, const char *what) {
+	dprintf(ready, "%s: %s\n", what, strerror(errno));
+	_exit(1);
+}
+
+static int sbx_lock(const char *dir, const char *name) {
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -1;
+	return fd;
+}
+
+// sbx_holder is the holder's whole life: fd 3 says "go" once the parent has written the id
+// maps, fd 4 carries "ok" or the reason it failed.
+static void sbx_holder(const char *runtime_dir) {
+	const char *tmpfs = getenv("_SBX_HOLDER_RUN");
+	int ready = 4;
+	if (tmpfs == NULL) {
+		errno = EINVAL;
+		sbx_holder_fail(ready, "_SBX_HOLDER_RUN");
+	}
+	if (getenv("_SBX_HOLDER_STAGE") == NULL) {
+		char c = 0;
+		ssize_t n;
+		do {
+			n = read(3, &c, 1);
+		} while ((n > 0 && c != '\n') || (n < 0 && errno == EINTR));
+		if (n <= 0) {
+			errno = n == 0 ? EPIPE : errno;
+			sbx_holder_fail(ready, "waiting for the id mapping");
+		}
+		close(3);
+		if (getenv("_SBX_HOLDER_ROOTLESS") != NULL) {
+			// execve ran while our uid was still unmapped, which cleared our capabilities
+			// in the new user namespace; now that we are uid 0 there, exec again for them.
+			setenv("_SBX_HOLDER_STAGE", "2", 1);
+			char *argv[] = {"sbx", NULL};
+			execv("/proc/self/exe", argv);
+			sbx_holder_fail(ready, "re-executing the holder");
+		}
+	}
+	// Slave propagation: host mounts made later still show up here, while our own mounts
+	// never leak out to the host.
+	if (mount("", "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		sbx_holder_fail(ready, "making / a slave mount");
+	if (mount("tmpfs", tmpfs, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+		sbx_holder_fail(ready, "mounting the holder's tmpfs");
+	if (write(ready, "ok\n", 3) != 3)
+		_exit(1);
+	close(ready);
+	// Every sbx process of the user holds holder.refs shared; exclusive means none is left.
+	if (sbx_lock(runtime_dir, "holder.refs") < 0)
+		_exit(1);
+	// Drop our record under the creation lock so that nobody joins a holder that is
+	// leaving; the refs lock stays held until exit, so newcomers wait until we are gone.
+	int lk = sbx_lock(runtime_dir, "holder.lock");
+	if (lk >= 0) {
+		char path[PATH_MAX], buf[4096];
+		snprintf(path, sizeof path, "%s/holder.toml", runtime_dir);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			char *p = strstr(buf, "pid = ");
+			if (p != NULL && atol(p + 6) == (long)getpid())
+				unlink(path);
+		}
+	}
+	_exit(0);
+}
+
 __attribute__((constructor)) static void sbx_nsenter(void) {
+	const char *holder = getenv("_SBX_HOLDER");
+	if (holder != NULL && *holder != '\0')
+		sbx_holder(holder);
 	const char *v = getenv("_SBX_NSENTER");
 	if (v == NULL || *v == '\0')
 		return;
