@@ -33,6 +33,7 @@ func (e *env) runtime() (*run.Runtime, error) {
 	return &run.Runtime{
 		Store:      s,
 		Containers: &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
+		Volumes:    e.volumeStore(),
 		Rootless:   e.paths.Rootless,
 		Logger:     e.logger,
 		HolderRef:  e.opts.HolderRef,
@@ -73,6 +74,7 @@ func createFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "rootfs", Usage: "run a plain directory as the root filesystem, no image (sbx addition)"},
 		&ucli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume: [SRC:]DST[:ro]"},
 		&ucli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem mount: type=bind|volume|tmpfs,source=,target=,readonly"},
+		&ucli.StringSliceFlag{Name: "volumes-from", Usage: "mount the volumes of another container: CONTAINER[:ro|rw]"},
 		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host, or the default (for now a private namespace with only lo)"},
 		&ucli.StringSliceFlag{Name: "add-host", Usage: "add a custom host-to-IP mapping (host:ip)"},
 		&ucli.StringSliceFlag{Name: "dns", Usage: "set custom DNS servers"},
@@ -179,6 +181,7 @@ func createOptions(c *ucli.Context) (run.CreateOptions, error) {
 			return o, fmt.Errorf("invalid --add-host %q: use HOST:IP", h)
 		}
 	}
+	o.VolumesFrom = c.StringSlice("volumes-from")
 	var specs []volumes.Spec
 	for _, v := range c.StringSlice("volume") {
 		sp, err := volumes.ParseVolume(v)
@@ -210,7 +213,7 @@ func createOptions(c *ucli.Context) (run.CreateOptions, error) {
 			tf.ReadOnly = sp.ReadOnly
 			o.Tmpfs = append(o.Tmpfs, tf)
 		default:
-			return o, fmt.Errorf("volume %s: named and anonymous volumes are not supported yet; bind a host directory (-v /abs/path:%s)", sp.Destination, sp.Destination)
+			o.Volumes = append(o.Volumes, sp)
 		}
 	}
 	return o, nil
@@ -555,7 +558,7 @@ func rmCommand(e *env) *ucli.Command {
 				return err
 			}
 			return eachContainer(e, rt, c.Args().Slice(), func(ctr *run.Container) error {
-				return rt.Remove(ctr, c.Bool("force"))
+				return rt.Remove(ctr, c.Bool("force"), c.Bool("volumes"))
 			})
 		},
 	}

@@ -237,7 +237,7 @@ func systemCommand(e *env) *ucli.Command {
 						return err
 					}
 					for _, ctr := range ctrs {
-						if err := rt.Remove(ctr, true); err != nil {
+						if err := rt.Remove(ctr, true, true); err != nil {
 							return err
 						}
 					}

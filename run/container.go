@@ -98,6 +98,11 @@ type Mount struct {
 	RW          bool     `toml:"rw"`
 	Options     []string `toml:"options"`
 	File        bool     `toml:"file"`
+	// CopyUp fills an empty volume with what the image has at Destination, once (docker's
+	// behaviour for volumes, never for binds).
+	CopyUp bool `toml:"copy_up"`
+	// Anonymous volumes go with their container on --rm and rm -v.
+	Anonymous bool `toml:"anonymous"`
 }
 
 // Ulimit is one --ulimit, resolved.

@@ -37,8 +37,9 @@ func (r *Runtime) Kill(c *Container, sig syscall.Signal) error {
 	return nil
 }
 
-// Remove deletes a container; a running one only with force (it is killed first).
-func (r *Runtime) Remove(c *Container, force bool) error {
+// Remove deletes a container; a running one only with force (it is killed first); with
+// withVolumes, its anonymous volumes that no other container uses go too.
+func (r *Runtime) Remove(c *Container, force, withVolumes bool) error {
 	if c.Running() {
 		if !force {
 			return fmt.Errorf("%w: you cannot remove a running container %s: stop it first or use rm -f", ErrRunning, c.ShortID())
@@ -55,6 +56,9 @@ func (r *Runtime) Remove(c *Container, force bool) error {
 		if c == nil {
 			return nil
 		}
+	}
+	if withVolumes {
+		defer r.removeAnonymousVolumes(c)
 	}
 	return r.Delete(c)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/run/spec"
+	"github.com/sbx-dev/sbx/volumes"
 )
 
 // CreateOptions are `sbx create`/`sbx run` flags, parsed but not yet checked against the
@@ -38,6 +39,8 @@ type CreateOptions struct {
 	Init        bool
 	Network     string
 	Binds       []Mount
+	Volumes     []volumes.Spec // named and anonymous volumes (-v NAME:/dst, -v /dst, --mount type=volume)
+	VolumesFrom []string       // CONTAINER[:ro|rw]
 	Tmpfs       []spec.Tmpfs
 	Ulimits     []spec.Ulimit
 	Memory      int64
@@ -167,7 +170,9 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		c.Config.Hostname = c.ID[:12]
 	}
 	c.Config.Env = spec.MergeEnv(ic.Env, o.Env, c.Config.Hostname)
-	c.Host.Mounts = append(c.Host.Mounts, o.Binds...)
+	if err := r.addVolumes(c, o); err != nil {
+		return nil, err
+	}
 	for _, t := range o.Tmpfs {
 		c.Host.Mounts = append(c.Host.Mounts, Mount{Type: "tmpfs", Source: "tmpfs", Destination: t.Dest, RW: !t.ReadOnly, Options: tmpfsOptions(t)})
 		c.Host.Tmpfs = append(c.Host.Tmpfs, t.Dest)

@@ -11,12 +11,14 @@ import (
 
 	cstorage "go.podman.io/storage"
 
+	"github.com/sbx-dev/sbx/volumes"
 )
 
 // Runtime runs containers of one user's store.
 type Runtime struct {
 	Store      cstorage.Store
 	Containers *Containers
+	Volumes    *volumes.Store
 	Rootless   bool
 	Logger     *slog.Logger
 	// HolderRef is this process's reference on the holder namespaces, handed to detached
@@ -106,9 +108,13 @@ func (r *Runtime) releaseRootfs(c *Container) {
 	}
 }
 
-// Delete removes a stopped container: its layer, its record, its logs.
+// Delete removes a stopped container: its layer, its record, its logs; with --rm, also its
+// anonymous volumes that no other container uses (docker's --rm and rm -v).
 func (r *Runtime) Delete(c *Container) error {
 	r.releaseRootfs(c)
+	if c.Host.AutoRemove {
+		defer r.removeAnonymousVolumes(c)
+	}
 	if err := r.Store.DeleteContainer(c.ID); err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
 		return fmt.Errorf("removing the container's layer: %w", err)
 	}

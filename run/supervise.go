@@ -94,6 +94,9 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		}
 		rootfs = mp
 	}
+	if err := copyUp(c, rootfs); err != nil {
+		return fail(125, err)
+	}
 	cfg, err := r.initConfig(c, rootfs)
 	if err != nil {
 		return fail(125, err)
