@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -52,12 +51,10 @@ func NewApp(o Options) *ucli.App {
 			e.close()
 			return nil
 		},
-		CommandNotFound: func(c *ucli.Context, name string) {
-			// Reported by main through the error below; urfave calls this first.
-		},
 		OnUsageError: func(c *ucli.Context, err error, isSubcommand bool) error {
 			return &UsageError{Msg: fmt.Sprintf("%v; see 'sbx --help'", err)}
 		},
+		// urfave would print and os.Exit on its own; main does both, once.
 		ExitErrHandler: func(c *ucli.Context, err error) {},
 	}
 	app.Commands = append(app.Commands, imageCommands(e)...)
@@ -108,5 +105,3 @@ func OneLine(err error) string {
 	s = strings.ReplaceAll(s, "\n", "; ")
 	return s
 }
-
-var _ = os.Stderr

@@ -106,11 +106,9 @@ func imagesCommand(e *env) *ucli.Command {
 					}
 					continue
 				}
-				id := "sha256:" + s.ID
-				if !c.Bool("no-trunc") && fmtStr == "" {
-					id = image.ShortID(s.ID)
-				} else if !c.Bool("no-trunc") && !strings.HasPrefix(fmtStr, "json") {
-					id = image.ShortID(s.ID)
+				id := image.ShortID(s.ID)
+				if c.Bool("no-trunc") {
+					id = "sha256:" + s.ID
 				}
 				digest := s.Digest
 				if digest == "" {
