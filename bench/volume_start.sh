@@ -25,11 +25,14 @@ TMP=$(mktemp -d /tmp/sbxv.XXXXXX)
 chmod 755 "$TMP"
 cleanup() {
 	SBX_ROOT="$TMP/sbx" "$TMP/bin/sbx" system reset --force >/dev/null 2>&1 || true
-	[ -n "${BENCH_USER:-}" ] && runuser -u "$BENCH_USER" -- env SBX_ROOT="$TMP/sbxu" "$TMP/bin/sbx" system reset --force >/dev/null 2>&1
+	if [ -n "${BENCH_USER:-}" ]; then
+		runuser -u "$BENCH_USER" -- env SBX_ROOT="$TMP/sbxu" "$TMP/bin/sbx" system reset --force >/dev/null 2>&1 || true
+	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-mkdir -p "$TMP/bin" "$TMP/rootfs/bin" "$TMP/rootfs/etc" "$TMP/empty" "$TMP/full"
+mkdir -p "$TMP/bin" "$TMP/rootfs/bin" "$TMP/rootfs/etc" "$TMP/empty" "$TMP/full" "$TMP/out"
+chmod 1777 "$TMP/out" # hyperfine writes its results here as the rootless user too
 cp "$src" "$TMP/bin/sbx"
 sbx="$TMP/bin/sbx"
 cp "$(command -v busybox)" "$TMP/rootfs/bin/busybox"
@@ -51,17 +54,20 @@ ratio() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[1])/float(sys.a
 measure() {
 	local label=$1 root=$2; shift 2
 	"$@" env SBX_ROOT="$root" "$sbx" image import -q "$TMP/rootfs.tar" busybox >/dev/null
-	"$@" env SBX_ROOT="$root" hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$TMP/$label.json" \
+	local json="$TMP/out/${label// /_}.json"
+	"$@" env SBX_ROOT="$root" hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$json" \
 		"$sbx run --rm --net=none -v $TMP/full:/data busybox true" \
 		"$sbx run --rm --net=none -v $TMP/empty:/data busybox true" >/dev/null
 	local full empty
-	full=$(median "$TMP/$label.json" 0)
-	empty=$(median "$TMP/$label.json" 1)
+	full=$(median "$json" 0)
+	empty=$(median "$json" 1)
 	echo "bind of 100,000 files, $label: sbx ${full} ms, empty dir ${empty} ms, ratio $(ratio "$full" "$empty") (goal: 1.00)"
 }
 
 measure root "$TMP/sbx"
 if [ -n "${BENCH_USER:-}" ]; then
+	mkdir -p "$TMP/sbxu"
+	chown "$BENCH_USER" "$TMP/sbxu"
 	measure "rootless as $BENCH_USER" "$TMP/sbxu" runuser -u "$BENCH_USER" --
 fi
 
