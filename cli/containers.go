@@ -75,6 +75,7 @@ func createFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume: [SRC:]DST[:ro]"},
 		&ucli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem mount: type=bind|volume|tmpfs,source=,target=,readonly"},
 		&ucli.StringSliceFlag{Name: "volumes-from", Usage: "mount the volumes of another container: CONTAINER[:ro|rw]"},
+		&ucli.StringFlag{Name: "userns", Usage: "keep-id: run as your own uid inside, owning your files as outside (rootless)"},
 		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host, or the default (for now a private namespace with only lo)"},
 		&ucli.StringSliceFlag{Name: "add-host", Usage: "add a custom host-to-IP mapping (host:ip)"},
 		&ucli.StringSliceFlag{Name: "dns", Usage: "set custom DNS servers"},
@@ -93,7 +94,7 @@ func createOptions(c *ucli.Context) (run.CreateOptions, error) {
 		Hostname: c.String("hostname"), Tty: c.Bool("tty"), OpenStdin: c.Bool("interactive"),
 		AutoRemove: c.Bool("rm"), ReadOnly: c.Bool("read-only"), Privileged: c.Bool("privileged"),
 		CapAdd: c.StringSlice("cap-add"), CapDrop: c.StringSlice("cap-drop"), Init: c.Bool("init"),
-		Network: c.String("network"), ExtraHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
+		Network: c.String("network"), Userns: c.String("userns"), ExtraHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
 		DNSSearch: c.StringSlice("dns-search"), StopSignal: c.String("stop-signal"),
 		StopTimeout: c.Int("stop-timeout"), Rootfs: c.String("rootfs"), PidsLimit: c.Int64("pids-limit"),
 	}

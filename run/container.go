@@ -74,6 +74,7 @@ type Host struct {
 	Seccomp     string   `toml:"seccomp"`
 	Init        bool     `toml:"init"`
 	NetworkMode string   `toml:"network_mode"`
+	Userns      string   `toml:"userns"` // "" or "keep-id"
 	Binds       []string `toml:"binds"`
 	Mounts      []Mount  `toml:"mounts"`
 	Tmpfs       []string `toml:"tmpfs"`

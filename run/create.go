@@ -38,6 +38,7 @@ type CreateOptions struct {
 	Security    spec.Security
 	Init        bool
 	Network     string
+	Userns      string // "" or "keep-id"
 	Binds       []Mount
 	Volumes     []volumes.Spec // named and anonymous volumes (-v NAME:/dst, -v /dst, --mount type=volume)
 	VolumesFrom []string       // CONTAINER[:ro|rw]
@@ -72,6 +73,15 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	case "", "default", "bridge", "none", "host", "private":
 	default:
 		return nil, fmt.Errorf("network %q is not supported yet: use none, host or the default", o.Network)
+	}
+	switch o.Userns {
+	case "", "host":
+	case "keep-id":
+		if !r.Rootless {
+			return nil, fmt.Errorf("--userns=keep-id is for rootless sbx: as root, ids in the container are the host's already")
+		}
+	default:
+		return nil, fmt.Errorf("invalid --userns %q: use keep-id", o.Userns)
 	}
 	if err := r.checkLimits(o); err != nil {
 		return nil, err
@@ -153,6 +163,14 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	}
 	if c.Config.User == "" {
 		c.Config.User = ic.User
+	}
+	if o.Userns == "keep-id" {
+		c.Host.Userns = "keep-id"
+		if o.User == "" {
+			// Inside, the user is who they are outside (podman's keep-id does the same).
+			uid, gid := rootlessIDs()
+			c.Config.User = fmt.Sprintf("%d:%d", uid, gid)
+		}
 	}
 	if c.Config.StopSignal == "" {
 		c.Config.StopSignal = ic.StopSignal

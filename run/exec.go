@@ -51,7 +51,12 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 		}
 	}()
 	var list []string
-	for _, ns := range containerNamespaces {
+	namespaces := containerNamespaces
+	if c.Host.Userns == "keep-id" {
+		// The container has a user namespace of its own, nested in the holder's.
+		namespaces = append([]string{"user"}, namespaces...)
+	}
+	for _, ns := range namespaces {
 		f, err := os.Open("/proc/" + pid + "/ns/" + ns)
 		if err != nil {
 			return 125, &StatusError{Code: 125, Err: fmt.Errorf("opening the container's %s namespace: %w", ns, err)}

@@ -142,6 +142,25 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	if c.Host.Userns == "keep-id" {
+		uid, gid := rootlessIDs()
+		um, err := keepIDMaps(uid, "/proc/self/uid_map")
+		if err != nil {
+			childF.Close()
+			return fail(125, err)
+		}
+		gm, err := keepIDMaps(gid, "/proc/self/gid_map")
+		if err != nil {
+			childF.Close()
+			return fail(125, err)
+		}
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = um, gm
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Our uid (the user) is id U in the new namespace; the init must be its root to
+		// set the container up, so it switches to inner 0 before it executes.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	}
 	st := &streams{tty: cfg.Process.TTY, openStdin: c.Config.OpenStdin}
 	if err := st.prepare(cmd, stdio.In != nil); err != nil {
 		childF.Close()

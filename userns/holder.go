@@ -118,7 +118,8 @@ func Enter(opts Options) error {
 		fmt.Sprintf("%s=%d", envRefFD, refs.File().Fd()),
 		envInside+"=1")
 	if opts.Rootless {
-		env = append(env, envContainersUserns+"=done", envContainersUID+"="+strconv.Itoa(os.Getuid()))
+		env = append(env, envContainersUserns+"=done", envContainersUID+"="+strconv.Itoa(os.Getuid()),
+			"_SBX_ROOTLESS_GID="+strconv.Itoa(os.Getgid()))
 	}
 	exe, err := os.Executable()
 	if err != nil {
