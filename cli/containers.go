@@ -457,22 +457,13 @@ func startCommand(e *env) *ucli.Command {
 				}
 				return e.attach(rt, ctr)
 			}
-			var errs []string
-			for _, ref := range c.Args().Slice() {
+			return eachArg(e, c.Args().Slice(), func(ref string) (string, error) {
 				ctr, err := rt.Find(ref)
 				if err == nil && !ctr.Running() {
 					err = e.startDetached(rt, ctr)
 				}
-				if err != nil {
-					errs = append(errs, OneLine(err))
-					continue
-				}
-				fmt.Fprintln(e.opts.Stdout, ref)
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "; "))
-			}
-			return nil
+				return ref, err
+			})
 		},
 	}
 }
@@ -565,20 +556,28 @@ func rmCommand(e *env) *ucli.Command {
 	}
 }
 
-// eachContainer applies fn to every named container, printing each name on success as
-// docker does, and joins the failures into one line.
+// eachContainer applies fn to every named container.
 func eachContainer(e *env, rt *run.Runtime, refs []string, fn func(*run.Container) error) error {
-	var errs []string
-	for _, ref := range refs {
+	return eachArg(e, refs, func(ref string) (string, error) {
 		ctr, err := rt.Find(ref)
 		if err == nil {
 			err = fn(ctr)
 		}
+		return ref, err
+	})
+}
+
+// eachArg runs fn for every argument, printing what it returns on success (docker prints
+// each name it acted on), and joins the failures into one line.
+func eachArg(e *env, args []string, fn func(arg string) (string, error)) error {
+	var errs []string
+	for _, a := range args {
+		out, err := fn(a)
 		if err != nil {
 			errs = append(errs, OneLine(err))
 			continue
 		}
-		fmt.Fprintln(e.opts.Stdout, ref)
+		fmt.Fprintln(e.opts.Stdout, out)
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
@@ -599,19 +598,10 @@ func waitCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			var errs []string
-			for _, ref := range c.Args().Slice() {
+			return eachArg(e, c.Args().Slice(), func(ref string) (string, error) {
 				code, err := rt.Wait(ref)
-				if err != nil {
-					errs = append(errs, OneLine(err))
-					continue
-				}
-				fmt.Fprintln(e.opts.Stdout, code)
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "; "))
-			}
-			return nil
+				return fmt.Sprint(code), err
+			})
 		},
 	}
 }

@@ -178,25 +178,21 @@ func volumeCommand(e *env) *ucli.Command {
 					if err != nil {
 						return err
 					}
-					var errs []string
+					var args []string
 					for _, name := range c.Args().Slice() {
+						// -f: a volume that is not there is no error.
+						if _, err := rt.Volumes.Get(name); c.Bool("force") && errors.Is(err, volumes.ErrNotFound) {
+							continue
+						}
+						args = append(args, name)
+					}
+					return eachArg(e, args, func(name string) (string, error) {
 						users, err := rt.VolumeUsers(name, "")
 						if err == nil {
 							err = rt.Volumes.Remove(name, users)
 						}
-						if err != nil {
-							if c.Bool("force") && errors.Is(err, volumes.ErrNotFound) {
-								continue
-							}
-							errs = append(errs, OneLine(err))
-							continue
-						}
-						fmt.Fprintln(e.opts.Stdout, name)
-					}
-					if len(errs) > 0 {
-						return errors.New(strings.Join(errs, "; "))
-					}
-					return nil
+						return name, err
+					})
 				},
 			},
 			{
