@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -226,11 +227,11 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	started(nil)
 
 	st.copy(stdio, logw)
-	var timedOut bool
+	var timedOut atomic.Bool // set by the timer's goroutine
 	var timer *time.Timer
 	if c.Host.Timeout.Duration > 0 {
 		timer = time.AfterFunc(c.Host.Timeout.Duration, func() {
-			timedOut = true
+			timedOut.Store(true)
 			stopProcess(cmd.Process.Pid, c.Config.StopSignal, time.Duration(c.Host.StopTimeout)*time.Second)
 		})
 	}
@@ -243,7 +244,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	}
 	st.wait()
 	status := exitStatus(cmd.ProcessState, waitErr)
-	if timedOut {
+	if timedOut.Load() {
 		return 124, nil
 	}
 	return status, nil
