@@ -263,12 +263,8 @@ func (r *Runtime) reserveName(c *Container, imageID string) error {
 			c.Name = r.freeName()
 		}
 		_, err := r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", nil)
-		if errors.Is(err, cstorage.ErrDuplicateName) && !generated {
-			// A container killed with its supervisor may still hold the name: reconcile it
-			// and try once more.
-			if old, ferr := r.Containers.Find(c.Name); ferr == nil && r.Reconcile(old) == nil {
-				_, err = r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", nil)
-			}
+		if errors.Is(err, cstorage.ErrDuplicateName) && !generated && r.releaseStaleName(c.Name) {
+			_, err = r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", nil)
 		}
 		switch {
 		case err == nil:
@@ -285,6 +281,25 @@ func (r *Runtime) reserveName(c *Container, imageID string) error {
 			return fmt.Errorf("creating the container: %w", err)
 		}
 	}
+}
+
+// releaseStaleName frees a name held by a container that is gone: one whose supervisor was
+// killed (reconciling removes it when it was --rm), or a layer-store entry whose sbx
+// record was already removed when a killed sbx stopped half way. It reports whether the
+// name may be free now.
+func (r *Runtime) releaseStaleName(name string) bool {
+	if old, err := r.Containers.Find(name); err == nil {
+		return r.Reconcile(old) == nil
+	}
+	sc, err := r.Store.Container(name)
+	if err != nil {
+		return false
+	}
+	if _, err := r.Containers.Load(sc.ID); err == nil {
+		return false // a real container, under another reference
+	}
+	r.Store.Unmount(sc.ID, true)
+	return r.Store.DeleteContainer(sc.ID) == nil
 }
 
 // freeName picks a docker-style random name that no container has.

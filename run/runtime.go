@@ -65,7 +65,9 @@ func (r *Runtime) Reconcile(c *Container) *Container {
 	}
 	r.releaseRootfs(updated)
 	if updated.Host.AutoRemove {
-		r.Delete(updated)
+		if err := r.Delete(updated); err != nil {
+			r.Logger.Debug("removing a --rm container after its supervisor died", "id", updated.ID, "err", err)
+		}
 		return nil
 	}
 	return updated
@@ -115,7 +117,13 @@ func (r *Runtime) Delete(c *Container) error {
 	if c.Host.AutoRemove {
 		defer r.removeAnonymousVolumes(c)
 	}
-	if err := r.Store.DeleteContainer(c.ID); err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
+	err := r.Store.DeleteContainer(c.ID)
+	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
+		// The layer may still count a mount from the dead init: drop it and try again.
+		r.Store.Unmount(c.ID, true)
+		err = r.Store.DeleteContainer(c.ID)
+	}
+	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
 		return fmt.Errorf("removing the container's layer: %w", err)
 	}
 	return r.Containers.Remove(c.ID)
