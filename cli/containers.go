@@ -76,7 +76,7 @@ func createFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem mount: type=bind|volume|tmpfs,source=,target=,readonly"},
 		&ucli.StringSliceFlag{Name: "volumes-from", Usage: "mount the volumes of another container: CONTAINER[:ro|rw]"},
 		&ucli.StringFlag{Name: "userns", Usage: "keep-id: run as your own uid inside, owning your files as outside (rootless)"},
-		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host, or the default (for now a private namespace with only lo)"},
+		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host, container:NAME, or the default (for now a private namespace with only lo)"},
 		&ucli.StringSliceFlag{Name: "add-host", Usage: "add a custom host-to-IP mapping (host:ip)"},
 		&ucli.StringSliceFlag{Name: "dns", Usage: "set custom DNS servers"},
 		&ucli.StringSliceFlag{Name: "dns-search", Usage: "set custom DNS search domains"},

@@ -69,10 +69,20 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 			return nil, err
 		}
 	}
-	switch o.Network {
-	case "", "default", "bridge", "none", "host", "private":
+	var netPeer *Container
+	switch {
+	case o.Network == "", o.Network == "default", o.Network == "bridge", o.Network == "none", o.Network == "host", o.Network == "private":
+	case strings.HasPrefix(o.Network, "container:"):
+		if o.Hostname != "" {
+			return nil, fmt.Errorf("conflicting options: --hostname and --network container:%s (the container takes the other one's)", strings.TrimPrefix(o.Network, "container:"))
+		}
+		peer, err := r.Find(strings.TrimPrefix(o.Network, "container:"))
+		if err != nil {
+			return nil, fmt.Errorf("--network %s: %w", o.Network, err)
+		}
+		netPeer = peer
 	default:
-		return nil, fmt.Errorf("network %q is not supported yet: use none, host or the default", o.Network)
+		return nil, fmt.Errorf("network %q is not supported yet: use none, host, container:NAME or the default", o.Network)
 	}
 	switch o.Userns {
 	case "", "host":
@@ -184,6 +194,10 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	}
 	sort.Strings(c.Config.Volumes)
 	c.Config.Hostname = o.Hostname
+	if netPeer != nil {
+		c.Host.NetworkMode = "container:" + netPeer.ID
+		c.Config.Hostname = netPeer.Config.Hostname
+	}
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = c.ID[:12]
 	}

@@ -68,7 +68,7 @@ func (r *Runtime) initConfig(c *Container, rootfs string) (*proto.Config, error)
 		Rootfs:    rootfs,
 		ReadOnly:  c.Host.ReadOnly,
 		Hostname:  c.Config.Hostname,
-		NewNet:    c.Host.NetworkMode != "host",
+		NewNet:    c.Host.NetworkMode != "host" && !strings.HasPrefix(c.Host.NetworkMode, "container:"),
 		DevptsGID: -1,
 	}
 	if c.Host.NetworkMode == "host" {

@@ -217,3 +217,24 @@ func (r *Runtime) logPath(id string) string { return r.Containers.Path(id, "ctr.
 
 // LogPath is the container's output log, for `sbx logs`.
 func (r *Runtime) LogPath(id string) string { return r.logPath(id) }
+
+// peerNetns opens the network namespace of a running container (--net=container:X).
+func (r *Runtime) peerNetns(id string) (*os.File, error) {
+	peer, err := r.Find(id)
+	if err != nil {
+		return nil, fmt.Errorf("--network container: %w", err)
+	}
+	if !peer.Running() || !peer.State.Pid.Alive() {
+		return nil, fmt.Errorf("--network container:%s: the container is not running; start it first", peer.Name)
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", peer.State.Pid.PID))
+	if err != nil {
+		return nil, fmt.Errorf("opening %s's network namespace: %w", peer.Name, err)
+	}
+	// Opened by pid: make sure the pid is still that container's init.
+	if !peer.State.Pid.Alive() {
+		f.Close()
+		return nil, fmt.Errorf("--network container:%s: the container stopped", peer.Name)
+	}
+	return f, nil
+}

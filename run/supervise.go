@@ -128,14 +128,24 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		return fail(125, err)
 	}
 	flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP)
-	if cfg.NewNet {
+	var extra []*os.File
+	if peer, ok := strings.CutPrefix(c.Host.NetworkMode, "container:"); ok {
+		f, err := r.peerNetns(peer)
+		if err != nil {
+			childF.Close()
+			return fail(125, err)
+		}
+		defer f.Close()
+		extra = append(extra, f)
+		cfg.NewNet, cfg.JoinNet = false, proto.SyncFD+1
+	} else if cfg.NewNet {
 		flags |= syscall.CLONE_NEWNET
 	}
 	cmd := &exec.Cmd{
 		Path:       exe,
 		Args:       []string{"sbx"},
 		Env:        []string{proto.EnvInit + "=1"},
-		ExtraFiles: []*os.File{childF},
+		ExtraFiles: append([]*os.File{childF}, extra...),
 		Dir:        "/",
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,

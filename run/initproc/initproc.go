@@ -13,6 +13,8 @@ import (
 	"os"
 	"runtime"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sbx-dev/sbx/run/proto"
 )
 
@@ -57,6 +59,14 @@ func Main() int {
 }
 
 func run(sync *net.UnixConn, cfg *proto.Config) error {
+	if cfg.JoinNet != 0 {
+		// A network namespace belongs to a thread: this one, which stays locked and is
+		// the one that mounts sysfs and executes the command.
+		if err := unix.Setns(cfg.JoinNet, unix.CLONE_NEWNET); err != nil {
+			return fail(125, "joining the network namespace: %v", err)
+		}
+		unix.Close(cfg.JoinNet)
+	}
 	if err := setupRootfs(cfg); err != nil {
 		return err
 	}

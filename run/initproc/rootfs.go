@@ -29,7 +29,7 @@ func setupRootfs(cfg *proto.Config) error {
 	if err := mountDev(root, cfg.DevptsGID); err != nil {
 		return err
 	}
-	if err := mountSys(root, cfg.NewNet); err != nil {
+	if err := mountSys(root, cfg.NewNet || cfg.JoinNet != 0); err != nil {
 		return err
 	}
 	for _, m := range cfg.Mounts {

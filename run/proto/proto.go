@@ -74,6 +74,9 @@ type Config struct {
 	// NewNet says the container has its own network namespace (bring lo up; mount a fresh
 	// sysfs). False for --net=host.
 	NewNet bool
+	// JoinNet, when not 0, is the descriptor (in the child) of another container's network
+	// namespace to join (--net=container:X): its lo is already up, and sysfs then shows it.
+	JoinNet int
 	// MaskedPaths are hidden (a /dev/null bind or an empty read-only tmpfs); ReadonlyPaths are
 	// remounted read-only: docker's lists.
 	MaskedPaths   []string
