@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"go.podman.io/storage/pkg/reexec"
+	"golang.org/x/sys/unix"
 
 	"github.com/sbx-dev/sbx/cli"
 	"github.com/sbx-dev/sbx/run"
@@ -30,6 +31,10 @@ func main() {
 	if reexec.Init() {
 		return
 	}
+	// Descriptors inherited from whoever started sbx (a shell's, a CI runner's pipes) must
+	// not reach its children: a detached supervisor holding a CI step's output pipe would
+	// keep the step from ever finishing. sbx passes what its children need explicitly.
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	if os.Getenv(proto.EnvInit) != "" {
 		os.Exit(initproc.Main())
 	}

@@ -71,6 +71,12 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 			}
 		}
 	}
+	// Nothing but stdio goes into the container: descriptors the user's shell or CI runner
+	// left open in sbx (and sbx's own) close on execve. The sync socket already does, which
+	// is how the supervisor learns that the command runs.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fail(125, "closing inherited descriptors: %v", err)
+	}
 	if p.Init && pid1 {
 		return reap(sync, path, p)
 	}
