@@ -22,7 +22,7 @@ import (
 // Errors callers check with errors.Is.
 var (
 	ErrNotFound  = errors.New("no such container")
-	ErrNameInUse = errors.New("container name already in use")
+	ErrNameInUse = errors.New("conflict")
 	ErrRunning   = errors.New("container is running")
 )
 

@@ -202,9 +202,6 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		c.Config.Hostname = c.ID[:12]
 	}
 	c.Config.Env = spec.MergeEnv(ic.Env, o.Env, c.Config.Hostname)
-	if err := r.addVolumes(c, o); err != nil {
-		return nil, err
-	}
 	for _, t := range o.Tmpfs {
 		c.Host.Mounts = append(c.Host.Mounts, Mount{Type: "tmpfs", Source: "tmpfs", Destination: t.Dest, RW: !t.ReadOnly, Options: tmpfsOptions(t)})
 		c.Host.Tmpfs = append(c.Host.Tmpfs, t.Dest)
@@ -224,9 +221,15 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	if err := r.reserveName(c, imageID); err != nil {
 		return nil, err
 	}
+	// Volumes only once the name is ours: a refused name must not leave volumes behind.
+	if err := r.addVolumes(c, o); err != nil {
+		r.Store.DeleteContainer(c.ID)
+		return nil, err
+	}
 	c.State.Status = StatusCreated
 	if err := r.Containers.Create(c); err != nil {
 		r.Store.DeleteContainer(c.ID)
+		r.removeAnonymousVolumes(c)
 		return nil, err
 	}
 	return c, nil
