@@ -277,7 +277,7 @@ func (r *Runtime) reserveName(c *Container, imageID string) error {
 	generated := c.Name == ""
 	for attempt := 0; ; attempt++ {
 		if generated {
-			c.Name = r.freeName()
+			c.Name = randomName()
 		}
 		_, err := r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", nil)
 		if errors.Is(err, cstorage.ErrDuplicateName) && !generated && r.releaseStaleName(c.Name) {
@@ -317,15 +317,4 @@ func (r *Runtime) releaseStaleName(name string) bool {
 	}
 	r.Store.Unmount(sc.ID, true)
 	return r.Store.DeleteContainer(sc.ID) == nil
-}
-
-// freeName picks a docker-style random name that no container has.
-func (r *Runtime) freeName() string {
-	for i := 0; i < 20; i++ {
-		n := randomName()
-		if _, err := r.Containers.Find(n); err != nil {
-			return n
-		}
-	}
-	return "sbx_" + NewID()[:12]
 }
