@@ -87,6 +87,29 @@ type Host struct {
 	ExtraHosts  []string `toml:"extra_hosts"`
 	DNS         []string `toml:"dns"`
 	DNSSearch   []string `toml:"dns_search"`
+	// Networks the container joins when NetworkMode names a bridge network ("bridge" or a
+	// user network): the first is NetworkMode, the rest come from `network connect`.
+	Networks     []string      `toml:"networks"`
+	PortBindings []PortBinding `toml:"port_bindings"` // -p, one entry per port
+	PublishAll   bool          `toml:"publish_all"`   // -P
+	Links        []string      `toml:"links"`         // --link NAME:ALIAS, resolved to "name:alias"
+}
+
+// PortBinding is one published port: HostPort 0 means any free port.
+type PortBinding struct {
+	HostIP        string `toml:"host_ip"` // "" is every address
+	HostPort      int    `toml:"host_port"`
+	ContainerPort int    `toml:"container_port"`
+	Proto         string `toml:"proto"` // tcp or udp
+}
+
+// Endpoint is the container's attachment to one network while it runs.
+type Endpoint struct {
+	NetworkID  string `toml:"network_id"`
+	IPAddress  string `toml:"ip_address"`
+	PrefixLen  int    `toml:"prefix_len"`
+	Gateway    string `toml:"gateway"`
+	MacAddress string `toml:"mac_address"`
 }
 
 // Mount is one mount of the container, as docker's inspect .Mounts shows it.
@@ -135,6 +158,10 @@ type State struct {
 	FinishedAt time.Time     `toml:"finished_at"`
 	// Detached says the supervisor writes output only to the log.
 	Detached bool `toml:"detached"`
+	// While running: the network attachments by network name, and the ports really bound
+	// (HostPort filled in for -P and port 0).
+	Networks map[string]Endpoint `toml:"networks"`
+	Ports    []PortBinding       `toml:"ports"`
 }
 
 // Running reports whether the container runs according to its record.
