@@ -54,6 +54,10 @@ type CreateOptions struct {
 	DNS         []string
 	DNSSearch   []string
 	Labels      map[string]string
+	Publish     []PortBinding // -p, one entry per port (ranges expanded)
+	PublishAll  bool          // -P
+	Expose      []string      // --expose, "80/tcp"
+	Links       []string      // --link NAME[:ALIAS]
 }
 
 // Create makes a container: its layer on top of the image (or nothing, with --rootfs), its
