@@ -37,6 +37,7 @@ func (e *env) runtime() (*run.Runtime, error) {
 		Rootless:   e.paths.Rootless,
 		Logger:     e.logger,
 		HolderRef:  e.opts.HolderRef,
+		Net:        e.netConfig(),
 		LayerLockShared: func() (func(), error) {
 			l, err := state.LockFileShared(filepath.Join(e.paths.DataDir, "layers.lock"))
 			if err != nil {
@@ -76,7 +77,11 @@ func createFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "mount", Usage: "attach a filesystem mount: type=bind|volume|tmpfs,source=,target=,readonly"},
 		&ucli.StringSliceFlag{Name: "volumes-from", Usage: "mount the volumes of another container: CONTAINER[:ro|rw]"},
 		&ucli.StringFlag{Name: "userns", Usage: "keep-id: run as your own uid inside, owning your files as outside (rootless)"},
-		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: none, host, container:NAME, or the default (for now a private namespace with only lo)"},
+		&ucli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "connect to a network: bridge (the default), NAME, none, host or container:NAME"},
+		&ucli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [IP:][HOSTPORT:]PORT[/udp]"},
+		&ucli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every exposed port to a free host port"},
+		&ucli.StringSliceFlag{Name: "expose", Usage: "expose a port or range: PORT[-END][/PROTO]"},
+		&ucli.StringSliceFlag{Name: "link", Usage: "link to another container: NAME[:ALIAS]"},
 		&ucli.StringSliceFlag{Name: "add-host", Usage: "add a custom host-to-IP mapping (host:ip)"},
 		&ucli.StringSliceFlag{Name: "dns", Usage: "set custom DNS servers"},
 		&ucli.StringSliceFlag{Name: "dns-search", Usage: "set custom DNS search domains"},
@@ -182,6 +187,24 @@ func createOptions(c *ucli.Context) (run.CreateOptions, error) {
 			return o, fmt.Errorf("invalid --add-host %q: use HOST:IP", h)
 		}
 	}
+	for _, v := range c.StringSlice("publish") {
+		ports, err := spec.ParsePublish(v)
+		if err != nil {
+			return o, err
+		}
+		for _, p := range ports {
+			o.Publish = append(o.Publish, run.PortBinding{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Proto: p.Proto})
+		}
+	}
+	o.PublishAll = c.Bool("publish-all")
+	for _, v := range c.StringSlice("expose") {
+		ports, err := spec.ParseExpose(v)
+		if err != nil {
+			return o, err
+		}
+		o.Expose = append(o.Expose, ports...)
+	}
+	o.Links = c.StringSlice("link")
 	o.VolumesFrom = c.StringSlice("volumes-from")
 	var specs []volumes.Spec
 	for _, v := range c.StringSlice("volume") {

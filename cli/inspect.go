@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ type hostConfigJSON struct {
 	ExtraHosts, Dns  []string
 	DnsSearch        []string
 	Ulimits          []ulimitJSON
+	PortBindings     map[string][]portJSON
+	PublishAllPorts  bool
+	Links            []string
 }
 
 type ulimitJSON struct {
@@ -84,9 +88,28 @@ type configJSON struct {
 }
 
 type networkJSON struct {
-	IPAddress string
-	Networks  map[string]any
-	Ports     map[string]any
+	IPAddress   string
+	IPPrefixLen int
+	Gateway     string
+	MacAddress  string
+	Networks    map[string]endpointJSON
+	Ports       map[string][]portJSON
+}
+
+type endpointJSON struct {
+	Links       []string
+	Aliases     []string
+	NetworkID   string
+	EndpointID  string
+	Gateway     string
+	IPAddress   string
+	IPPrefixLen int
+	MacAddress  string
+}
+
+type portJSON struct {
+	HostIp   string
+	HostPort string
 }
 
 func timeString(t time.Time) string {
@@ -116,8 +139,7 @@ func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 			StopSignal: c.Config.StopSignal, Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, AttachStdin: c.Config.OpenStdin,
 			Env: c.Config.Env, Cmd: c.Config.Cmd, Entrypoint: c.Config.Entrypoint, Labels: c.Config.Labels,
 		},
-		NetworkSettings: networkJSON{Networks: map[string]any{}, Ports: map[string]any{}},
-		Mounts:          []mountJSON{},
+		Mounts: []mountJSON{},
 	}
 	if c.ImageID == "" {
 		j.Image = ""
@@ -170,7 +192,50 @@ func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 		}
 		j.Mounts = append(j.Mounts, mj)
 	}
-	j.NetworkSettings.Networks[c.Host.NetworkMode] = map[string]any{}
+	j.HostConfig.PortBindings = map[string][]portJSON{}
+	for _, p := range c.Host.PortBindings {
+		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		hp := ""
+		if p.HostPort != 0 {
+			hp = strconv.Itoa(p.HostPort)
+		}
+		j.HostConfig.PortBindings[key] = append(j.HostConfig.PortBindings[key], portJSON{HostIp: p.HostIP, HostPort: hp})
+	}
+	j.HostConfig.PublishAllPorts, j.HostConfig.Links = c.Host.PublishAll, c.Host.Links
+	j.NetworkSettings.Networks = map[string]endpointJSON{}
+	j.NetworkSettings.Ports = map[string][]portJSON{}
+	nets := c.Host.Networks
+	if len(nets) == 0 {
+		nets = []string{c.Host.NetworkMode}
+	}
+	for i, name := range nets {
+		ep := c.State.Networks[name]
+		ej := endpointJSON{NetworkID: ep.NetworkID, Gateway: ep.Gateway, IPAddress: ep.IPAddress,
+			IPPrefixLen: ep.PrefixLen, MacAddress: ep.MacAddress}
+		if ep.IPAddress != "" {
+			ej.EndpointID = c.ID
+			ej.Aliases = []string{c.Name, c.ID[:12]}
+		}
+		if i == 0 {
+			ej.Links = c.Host.Links
+			j.NetworkSettings.IPAddress, j.NetworkSettings.IPPrefixLen = ep.IPAddress, ep.PrefixLen
+			j.NetworkSettings.Gateway, j.NetworkSettings.MacAddress = ep.Gateway, ep.MacAddress
+		}
+		j.NetworkSettings.Networks[name] = ej
+	}
+	if c.Running() {
+		for _, p := range c.Config.ExposedPorts {
+			j.NetworkSettings.Ports[p] = nil
+		}
+		for _, p := range c.State.Ports {
+			key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+			host := p.HostIP
+			if host == "" {
+				host = "0.0.0.0"
+			}
+			j.NetworkSettings.Ports[key] = append(j.NetworkSettings.Ports[key], portJSON{HostIp: host, HostPort: strconv.Itoa(p.HostPort)})
+		}
+	}
 	return j
 }
 

@@ -12,6 +12,7 @@ import (
 	cstorage "go.podman.io/storage"
 
 	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/links"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/volumes"
 )
@@ -75,7 +76,7 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	}
 	var netPeer *Container
 	switch {
-	case o.Network == "", o.Network == "default", o.Network == "bridge", o.Network == "none", o.Network == "host", o.Network == "private":
+	case o.Network == "none", o.Network == "host", o.Network == "private":
 	case strings.HasPrefix(o.Network, "container:"):
 		if o.Hostname != "" {
 			return nil, fmt.Errorf("conflicting options: --hostname and --network container:%s (the container takes the other one's)", strings.TrimPrefix(o.Network, "container:"))
@@ -86,7 +87,38 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		}
 		netPeer = peer
 	default:
-		return nil, fmt.Errorf("network %q is not supported yet: use none, host, container:NAME or the default", o.Network)
+		name := o.Network
+		if name == "" || name == "default" {
+			name = r.defaultNetwork()
+		}
+		if r.Net.Networks == nil {
+			return nil, fmt.Errorf("network %q: bridge networking is not available here: use --net=none or --net=host", name)
+		}
+		n, err := r.Net.Networks.Get(name)
+		if err != nil {
+			return nil, fmt.Errorf("network %s not found: create it with 'sbx network create %s', or pick one of 'sbx network ls'", name, name)
+		}
+		o.Network = n.Name
+	}
+	mode := networkMode(o.Network)
+	if (len(o.Publish) > 0 || o.PublishAll) && !bridged(mode) {
+		return nil, fmt.Errorf("conflicting options: -p/-P publish ports of a container's own network, which --network %s does not give it", o.Network)
+	}
+	if len(o.Links) > 0 && !bridged(mode) {
+		return nil, fmt.Errorf("conflicting options: --link needs a bridge network, not --network %s", o.Network)
+	}
+	var linkList []string
+	for _, v := range o.Links {
+		l, err := links.Parse(v)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.Find(l.Name)
+		if err != nil {
+			return nil, fmt.Errorf("--link %s: %w", v, err)
+		}
+		l.Name = t.Name
+		linkList = append(linkList, l.String())
 	}
 	switch o.Userns {
 	case "", "host":
@@ -116,10 +148,16 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 			Rootfs: o.Rootfs, AutoRemove: o.AutoRemove, ReadOnly: o.ReadOnly, Privileged: o.Privileged,
 			CapAdd: o.CapAdd, CapDrop: o.CapDrop, Caps: caps,
 			NoNewPrivs: o.Security.NoNewPrivileges, Seccomp: o.Security.Seccomp, Init: o.Init,
-			NetworkMode: networkMode(o.Network), Timeout: Duration{o.Timeout},
+			NetworkMode: mode, Timeout: Duration{o.Timeout}, Links: linkList, PublishAll: o.PublishAll,
 			StopTimeout: o.StopTimeout, ExtraHosts: o.ExtraHosts, DNS: o.DNS, DNSSearch: o.DNSSearch,
 			Memory: o.Memory, NanoCPUs: o.NanoCPUs, PidsLimit: o.PidsLimit,
 		},
+	}
+	if bridged(mode) {
+		c.Host.Networks = []string{mode}
+	}
+	for _, p := range o.Publish {
+		c.Host.PortBindings = append(c.Host.PortBindings, p)
 	}
 	if c.Host.StopTimeout == 0 {
 		c.Host.StopTimeout = 10
@@ -189,7 +227,18 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	if c.Config.StopSignal == "" {
 		c.Config.StopSignal = ic.StopSignal
 	}
+	exposed := map[string]bool{}
 	for p := range ic.ExposedPorts {
+		exposed[p] = true
+	}
+	for _, p := range o.Expose {
+		exposed[p] = true
+	}
+	for _, p := range o.Publish {
+		// docker: a published port is an exposed one.
+		exposed[fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)] = true
+	}
+	for p := range exposed {
 		c.Config.ExposedPorts = append(c.Config.ExposedPorts, p)
 	}
 	sort.Strings(c.Config.ExposedPorts)
@@ -259,9 +308,17 @@ func tmpfsOptions(t spec.Tmpfs) []string {
 	return opts
 }
 
+// defaultNetwork is the network of a container given none: config.toml's choice.
+func (r *Runtime) defaultNetwork() string {
+	if r.Net.Default != "" {
+		return r.Net.Default
+	}
+	return "bridge"
+}
+
 func networkMode(n string) string {
 	switch n {
-	case "", "default", "bridge":
+	case "", "default":
 		return "bridge"
 	case "private":
 		return "none"

@@ -26,7 +26,7 @@ var (
 
 // initConfig resolves everything the container init needs, now that the root filesystem
 // is mounted: the user from the image's /etc/passwd, the mounts, the security settings.
-func (r *Runtime) initConfig(c *Container, rootfs string) (*proto.Config, error) {
+func (r *Runtime) initConfig(c *Container, rootfs string, nw *netSetup) (*proto.Config, error) {
 	passwd, _ := openIn(rootfs, "/etc/passwd")
 	group, _ := openIn(rootfs, "/etc/group")
 	u, err := spec.ResolveUser(c.Config.User, readerOrNil(passwd), readerOrNil(group))
@@ -46,6 +46,15 @@ func (r *Runtime) initConfig(c *Container, rootfs string) (*proto.Config, error)
 			home = "/"
 		}
 		env = append(env, "HOME="+home)
+	}
+	if nw != nil {
+		// Link variables never override the container's own.
+		for _, kv := range nw.env {
+			k, _, _ := strings.Cut(kv, "=")
+			if envValueOf(env, k) == "" {
+				env = append(env, kv)
+			}
+		}
 	}
 	args := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
 	if len(args) == 0 {
@@ -93,7 +102,7 @@ func (r *Runtime) initConfig(c *Container, rootfs string) (*proto.Config, error)
 		cfg.MaskedPaths = maskedPaths
 		cfg.ReadonlyPaths = readonlyPaths
 	}
-	ud, err := r.userdata(c)
+	ud, err := r.userdata(c, nw)
 	if err != nil {
 		return nil, err
 	}

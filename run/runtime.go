@@ -28,6 +28,8 @@ type Runtime struct {
 	// exclusively), so that a failed load's clean-up never mistakes a container's new layer
 	// for its own leftovers. It returns the release.
 	LayerLockShared func() (func(), error)
+	// Net reaches the user's networks; a zero value gives containers no bridge networking.
+	Net NetConfig
 }
 
 // StatusError is a failure with docker's exit status for it: 125 for sbx's own errors in
@@ -64,6 +66,7 @@ func (r *Runtime) Reconcile(c *Container) *Container {
 		return c
 	}
 	r.releaseRootfs(updated)
+	r.releaseNetworkOf(updated)
 	if updated.Host.AutoRemove {
 		if err := r.Delete(updated); err != nil {
 			r.Logger.Debug("removing a --rm container after its supervisor died", "id", updated.ID, "err", err)
@@ -131,7 +134,7 @@ func (r *Runtime) Delete(c *Container) error {
 
 // userdata writes the per-container /etc/hostname, /etc/hosts and /etc/resolv.conf that
 // are bind-mounted into it.
-func (r *Runtime) userdata(c *Container) ([]Mount, error) {
+func (r *Runtime) userdata(c *Container, nw *netSetup) ([]Mount, error) {
 	host := c.Host.NetworkMode == "host"
 	hostname := c.Config.Hostname
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
@@ -139,12 +142,20 @@ func (r *Runtime) userdata(c *Container) ([]Mount, error) {
 		if data, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = string(data)
 		}
+	} else if nw != nil {
+		// The container's own address and its links, as docker writes them.
+		for _, l := range nw.hosts {
+			hosts += l + "\n"
+		}
 	} else if hostname != "" {
 		hosts += "127.0.1.1\t" + hostname + "\n"
 	}
 	for _, h := range c.Host.ExtraHosts {
 		name, ip, _ := strings.Cut(h, ":")
 		hosts += ip + "\t" + name + "\n"
+	}
+	if nw != nil {
+		hosts += hostsMarker
 	}
 	files := map[string]string{
 		"hostname":    hostname + "\n",
@@ -190,7 +201,12 @@ func resolvConf(c *Container) string {
 		ns = c.Host.DNS
 	}
 	if len(ns) == 0 {
-		ns = []string{"8.8.8.8", "8.8.4.4"}
+		if bridged(c.Host.NetworkMode) {
+			// The outbound stack's resolver forwards to the host's, loopback ones included.
+			ns = []string{slirpDNS}
+		} else {
+			ns = []string{"8.8.8.8", "8.8.4.4"}
+		}
 	}
 	if len(c.Host.DNSSearch) > 0 {
 		search = c.Host.DNSSearch
@@ -207,6 +223,9 @@ func resolvConf(c *Container) string {
 	}
 	return b.String()
 }
+
+// slirpDNS is the resolver slirp4netns offers in its virtual network.
+const slirpDNS = "10.0.2.3"
 
 func isLoopback(ip string) bool {
 	return strings.HasPrefix(ip, "127.") || ip == "::1"

@@ -68,6 +68,7 @@ func (r *Runtime) finish(c *Container, status int, runErr error) {
 		c.State.ExitCode = status
 		c.State.FinishedAt = time.Now()
 		c.State.Pid = state.Process{}
+		c.State.Networks, c.State.Ports = nil, nil
 		if runErr != nil {
 			c.State.Error = runErr.Error()
 		}
@@ -98,7 +99,16 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	if err := copyUp(c, rootfs); err != nil {
 		return fail(125, err)
 	}
-	cfg, err := r.initConfig(c, rootfs)
+	var nw *netSetup
+	var err error
+	if bridged(c.Host.NetworkMode) && r.Net.Networks != nil {
+		if nw, err = r.prepareNetwork(c); err != nil {
+			return fail(125, err)
+		}
+		// The addresses and ports are held until the container is gone.
+		defer nw.release()
+	}
+	cfg, err := r.initConfig(c, rootfs, nw)
 	if err != nil {
 		return fail(125, err)
 	}
@@ -177,10 +187,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		childF.Close()
 		return fail(125, err)
 	}
-	// Pdeathsig fires when the thread that forked exits: fork from a locked thread.
-	runtime.LockOSThread()
-	err = cmd.Start()
-	runtime.UnlockOSThread()
+	err = startKeepingThread(cmd)
 	childF.Close()
 	if err != nil {
 		st.abort()
@@ -199,6 +206,19 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		return fail(125, err)
 	}
 	defer removeCgroups(c.ID, containerLimits(c))
+	if nw != nil {
+		// The init waits for its config: its network is ready before its command runs.
+		if err := nw.attach(cmd.Process.Pid); err != nil {
+			st.abort()
+			cmd.Process.Kill()
+			cmd.Wait()
+			return fail(125, err)
+		}
+		r.Containers.Update(c.ID, func(c *Container) error {
+			c.State.Networks, c.State.Ports = nw.endpoints, nw.ports
+			return nil
+		})
+	}
 	if err := proto.Send(syncConn, cfg); err != nil {
 		st.abort()
 		cmd.Process.Kill()
@@ -380,4 +400,30 @@ func lastLine(f *os.File) string {
 	data, _ := io.ReadAll(io.LimitReader(f, 64*1024))
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// startKeepingThread starts cmd from an OS thread that is kept, locked and idle, until the
+// process is reaped. Pdeathsig fires when the thread that forked exits, not the process;
+// Go ends any thread whose goroutine exits locked (package netns does that on purpose), so
+// the forking thread must never go back to the pool while the container lives.
+func startKeepingThread(cmd *exec.Cmd) error {
+	started := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			// Wait, not Process.Wait: cmd.Wait also runs in the caller; this only
+			// parks until the process is gone.
+			for {
+				var info unix.Siginfo
+				werr := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+				if werr != unix.EINTR {
+					break
+				}
+			}
+		}
+		runtime.UnlockOSThread()
+	}()
+	return <-started
 }

@@ -140,6 +140,16 @@ static void sbx_holder(const char *runtime_dir) {
 		sbx_holder_fail(ready, "making / a slave mount");
 	if (mount("tmpfs", tmpfs, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
 		sbx_holder_fail(ready, "mounting the holder's tmpfs");
+	// The lifeline: a pipe nobody writes to, whose write end only the holder has. Helpers
+	// that must not outlive the holder (the outbound network stack) open the read end as
+	// /proc/HOLDER/fd/100 and see end-of-file the moment the holder is gone. The holder has
+	// only a handful of descriptors, so 100 and 101 are free and the numbers are fixed.
+	int life[2];
+	if (pipe2(life, O_CLOEXEC) < 0 || fcntl(life[0], F_DUPFD_CLOEXEC, 100) != 100 ||
+	    fcntl(life[1], F_DUPFD_CLOEXEC, 101) != 101)
+		sbx_holder_fail(ready, "making the lifeline pipe");
+	close(life[0]);
+	close(life[1]);
 	if (write(ready, "ok\n", 3) != 3)
 		_exit(1);
 	close(ready);

@@ -1,0 +1,225 @@
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Port is one published port. HostPort 0 asks for any free port.
+type Port struct {
+	HostIP        string // "" listens on every address
+	HostPort      int
+	ContainerPort int
+	Proto         string // tcp or udp
+}
+
+// Forwarder relays published ports from the host to one container. It runs inside the
+// container's supervisor: its listeners are in the supervisor's (the host's) network
+// namespace, each connection is dialled from a thread inside the bridge namespace, and the
+// bytes move by splice (Go's TCPConn.ReadFrom). There is no process per port, and the ports
+// are released when the supervisor exits.
+type Forwarder struct {
+	space  *Space
+	target netip.Addr
+	mu     sync.Mutex
+	closed bool
+	closer map[io.Closer]bool // listeners and live connections
+	wg     sync.WaitGroup
+}
+
+// udpIdle is how long a UDP flow with no traffic keeps its socket in the namespace.
+const udpIdle = 2 * time.Minute
+
+// Listen binds every port before the container starts, so a port in use is an error
+// that stops the start. It returns the ports as bound (HostPort filled in).
+func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, error) {
+	f := &Forwarder{space: space, target: target, closer: map[io.Closer]bool{}}
+	var bound []Port
+	for _, p := range ports {
+		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.HostPort))
+		switch p.Proto {
+		case "udp":
+			ua, err := net.ResolveUDPAddr("udp", addr)
+			if err != nil {
+				f.Close()
+				return nil, nil, fmt.Errorf("publishing %s: %w", addr, err)
+			}
+			conn, err := net.ListenUDP("udp", ua)
+			if err != nil {
+				f.Close()
+				return nil, nil, portError(p, err)
+			}
+			p.HostPort = conn.LocalAddr().(*net.UDPAddr).Port
+			f.closer[conn] = true
+			f.wg.Add(1)
+			go f.serveUDP(conn, p.ContainerPort)
+		default:
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				f.Close()
+				return nil, nil, portError(p, err)
+			}
+			p.HostPort = ln.Addr().(*net.TCPAddr).Port
+			f.closer[ln] = true
+			f.wg.Add(1)
+			go f.serveTCP(ln.(*net.TCPListener), p.ContainerPort)
+		}
+		bound = append(bound, p)
+	}
+	return f, bound, nil
+}
+
+func portError(p Port, err error) error {
+	host := p.HostIP
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("port %s:%d/%s is already in use on the host: publish another host port (-p OTHER:%d)", host, p.HostPort, p.Proto, p.ContainerPort)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("publishing %s:%d/%s: ports below net.ipv4.ip_unprivileged_port_start need root: use a port of 1024 or more", host, p.HostPort, p.Proto)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("publishing %s:%d/%s: %s is not an address of this host", host, p.HostPort, p.Proto, host)
+	}
+	return fmt.Errorf("publishing %s:%d/%s: %w", host, p.HostPort, p.Proto, err)
+}
+
+// Close stops listening and ends every relayed connection.
+func (f *Forwarder) Close() {
+	f.mu.Lock()
+	f.closed = true
+	closers := f.closer
+	f.closer = nil
+	f.mu.Unlock()
+	for c := range closers {
+		c.Close()
+	}
+}
+
+// track registers a connection to be closed with the forwarder; false if it is closing.
+func (f *Forwarder) track(c io.Closer) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		c.Close()
+		return false
+	}
+	f.closer[c] = true
+	return true
+}
+
+// untrack closes a finished connection and forgets it.
+func (f *Forwarder) untrack(c io.Closer) {
+	f.mu.Lock()
+	delete(f.closer, c)
+	f.mu.Unlock()
+	c.Close()
+}
+
+// dial connects to the container from inside the bridge namespace.
+func (f *Forwarder) dial(network string, port int) (net.Conn, error) {
+	var conn net.Conn
+	err := In(f.space.File, func() error {
+		var err error
+		conn, err = net.DialTimeout(network, net.JoinHostPort(f.target.String(), strconv.Itoa(port)), 10*time.Second)
+		return err
+	})
+	return conn, err
+}
+
+func (f *Forwarder) serveTCP(ln *net.TCPListener, port int) {
+	defer f.wg.Done()
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		go f.relayTCP(c, port)
+	}
+}
+
+func (f *Forwarder) relayTCP(client *net.TCPConn, port int) {
+	up, err := f.dial("tcp", port)
+	if err != nil {
+		client.Close() // the client sees the connection closed, as with docker's proxy
+		return
+	}
+	upstream := up.(*net.TCPConn)
+	if !f.track(client) || !f.track(upstream) {
+		client.Close()
+		upstream.Close()
+		return
+	}
+	done := make(chan struct{}, 2)
+	// Each direction half-closes when its source ends, so protocols that shut down
+	// writing and then read (HTTP/1.0 clients, iperf3) keep working.
+	pipe := func(dst, src *net.TCPConn) {
+		io.Copy(dst, src) // splice(2) between the two sockets
+		dst.CloseWrite()
+		done <- struct{}{}
+	}
+	go pipe(upstream, client)
+	go pipe(client, upstream)
+	<-done
+	<-done
+	f.untrack(client)
+	f.untrack(upstream)
+}
+
+func (f *Forwarder) serveUDP(conn *net.UDPConn, port int) {
+	defer f.wg.Done()
+	var mu sync.Mutex
+	flows := map[string]*net.UDPConn{}
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		key := from.String()
+		mu.Lock()
+		up := flows[key]
+		mu.Unlock()
+		if up == nil {
+			c, err := f.dial("udp", port)
+			if err != nil {
+				continue
+			}
+			up = c.(*net.UDPConn)
+			if !f.track(up) {
+				return
+			}
+			mu.Lock()
+			flows[key] = up
+			mu.Unlock()
+			go func(up *net.UDPConn, from *net.UDPAddr, key string) {
+				reply := make([]byte, 65536)
+				for {
+					up.SetReadDeadline(time.Now().Add(udpIdle))
+					n, err := up.Read(reply)
+					if err != nil {
+						break
+					}
+					conn.WriteToUDP(reply[:n], from)
+				}
+				mu.Lock()
+				delete(flows, key)
+				mu.Unlock()
+				f.untrack(up)
+			}(up, from, key)
+		}
+		up.Write(buf[:n])
+	}
+}
