@@ -9,4 +9,6 @@ if [ "$(id -u)" = 0 ] && [ -n "$SBX_TEST_USER" ] && ! id "$SBX_TEST_USER" >/dev/
 	echo "testscripts: user $SBX_TEST_USER does not exist; run .ci/setup first (or set SBX_TEST_USER= to test as root only)" >&2
 	exit 1
 fi
+# Static, so that its helper programs (udpechoserver) also run inside busybox containers.
+export CGO_ENABLED=0
 exec go test -count=1 -timeout 60m ./testscripts "$@"

@@ -22,6 +22,8 @@ func TestMain(m *testing.M) {
 		"registry": registryMain,
 		"mkevil":   mkevilMain,
 		"ptyrun":   ptyrunMain,
+		// Run inside containers: the test binary is built static (see run.sh).
+		"udpechoserver": udpEchoServerMain,
 	})
 }
 
@@ -71,6 +73,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			e.Setenv("SBX_ROOT", filepath.Join(e.WorkDir, ".sbx"))
 			e.Setenv("FIXTURES", fixtures)
 			e.Setenv("BUSYBOX_ROOTFS", filepath.Join(fixtures, "busybox-rootfs.tar"))
+			e.Setenv("HOST_ADDR", hostAddr())
 			// A rootless store holds files owned by subordinate ids that the user cannot
 			// delete from the host; sbx removes them from inside its namespace.
 			e.Defer(func() {
@@ -89,6 +92,8 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 				return os.Getuid() == 0, nil
 			case "podman":
 				return podman, nil
+			case "hostaddr":
+				return hostAddr() != "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -96,6 +101,9 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			"waitfile": cmdWaitfile,
 			"envfile":  cmdEnvfile,
 			"waitlog":  cmdWaitlog,
+			"freeport": cmdFreeport,
+			"waithttp": cmdWaithttp,
+			"udpecho":  cmdUDPEcho,
 		},
 	})
 }

@@ -1,0 +1,139 @@
+package testscripts
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// hostAddr is the host's first non-loopback IPv4 address: what a container dials to reach
+// a service on the host ("" when the host has none).
+func hostAddr() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return ipn.IP.String()
+		}
+	}
+	return ""
+}
+
+// cmdFreeport sets each named variable to a port free for both TCP and UDP on the host, so
+// that scripts running in parallel never fight over a fixed number.
+func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: freeport VAR...")
+	}
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for _, name := range args {
+		for {
+			ln, err := net.Listen("tcp", ":0")
+			ts.Check(err)
+			port := ln.Addr().(*net.TCPAddr).Port
+			held = append(held, ln)
+			u, err := net.ListenPacket("udp", ":"+strconv.Itoa(port))
+			if err != nil {
+				continue
+			}
+			held = append(held, u)
+			ts.Setenv(name, strconv.Itoa(port))
+			break
+		}
+	}
+}
+
+// cmdWaithttp polls URL until its body contains TEXT (a published port's service is up),
+// with a deadline instead of a sleep. Negated, it asserts that URL cannot be reached.
+func cmdWaithttp(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 && !(neg && len(args) == 1) {
+		ts.Fatalf("usage: waithttp URL TEXT | ! waithttp URL")
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	if neg {
+		resp, err := client.Get(args[0])
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ts.Fatalf("%s answered: %q", args[0], body)
+		}
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(args[0])
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), args[1]) {
+				ts.Logf("%s: %s", args[0], strings.TrimSpace(string(body)))
+				return
+			}
+			last = string(body)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not answer %q within 30s (last: %s)", args[0], args[1], last)
+}
+
+// cmdUDPEcho sends TEXT to HOST:PORT over UDP until the same text comes back (an echo
+// server behind a published UDP port), with a deadline.
+func cmdUDPEcho(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: udpecho HOST:PORT TEXT")
+	}
+	conn, err := net.Dial("udp", args[0])
+	ts.Check(err)
+	defer conn.Close()
+	buf := make([]byte, 1024)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		conn.Write([]byte(args[1]))
+		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		n, err := conn.Read(buf)
+		if err == nil && strings.Contains(string(buf[:n]), args[1]) {
+			return
+		}
+	}
+	ts.Fatalf("no UDP echo of %q from %s within 30s", args[1], args[0])
+}
+
+// udpEchoServerMain is the udpechoserver program, run inside containers (the test binary
+// is static, so it runs on any root filesystem): it echoes every datagram on the port
+// given as its argument back to its sender.
+func udpEchoServerMain() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: udpechoserver PORT")
+		os.Exit(2)
+	}
+	conn, err := net.ListenPacket("udp", ":"+os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			os.Exit(1)
+		}
+		conn.WriteTo(buf[:n], from)
+	}
+}
