@@ -74,6 +74,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			e.Setenv("FIXTURES", fixtures)
 			e.Setenv("BUSYBOX_ROOTFS", filepath.Join(fixtures, "busybox-rootfs.tar"))
 			e.Setenv("HOST_ADDR", hostAddr())
+			e.Setenv("SBX_TEST_USER", os.Getenv("SBX_TEST_USER"))
 			// A rootless store holds files owned by subordinate ids that the user cannot
 			// delete from the host; sbx removes them from inside its namespace.
 			e.Defer(func() {
@@ -92,6 +93,9 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 				return os.Getuid() == 0, nil
 			case "podman":
 				return podman, nil
+			case "testuser":
+				// root, with an unprivileged user to run sbx as, next to root's own sbx
+				return os.Getuid() == 0 && os.Getenv("SBX_TEST_USER") != "", nil
 			case "hostaddr":
 				return hostAddr() != "", nil
 			}
