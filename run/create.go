@@ -59,6 +59,10 @@ type CreateOptions struct {
 	PublishAll  bool          // -P
 	Expose      []string      // --expose, "80/tcp"
 	Links       []string      // --link NAME[:ALIAS]
+
+	// EntrypointArgv replaces the image's ENTRYPOINT with a whole argument vector (a
+	// Kubernetes container's command), which --entrypoint's single string cannot express.
+	EntrypointArgv []string
 }
 
 // Create makes a container: its layer on top of the image (or nothing, with --rootfs), its
@@ -192,9 +196,12 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	ic := imgCfg.Config
 	c.Config.Entrypoint = ic.Entrypoint
 	c.Config.Cmd = ic.Cmd
-	if o.Entrypoint != nil {
+	if o.Entrypoint != nil || o.EntrypointArgv != nil {
 		c.Config.Entrypoint = nil
-		if *o.Entrypoint != "" {
+		switch {
+		case o.EntrypointArgv != nil:
+			c.Config.Entrypoint = o.EntrypointArgv
+		case *o.Entrypoint != "":
 			c.Config.Entrypoint = []string{*o.Entrypoint}
 		}
 		// docker: a new entrypoint drops the image's CMD.
