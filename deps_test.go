@@ -79,6 +79,12 @@ func TestImportDirection(t *testing.T) {
 			t.Errorf("run/initproc (inside the container) reaches %s; it may use only run/proto and seccomp", p)
 		}
 	}
+	// kube translates to and from the container records; nothing below the CLI needs it.
+	for _, low := range []string{"run", "image", "storage", "volumes", "state"} {
+		if closure(t, low)["kube"] {
+			t.Errorf("%s reaches kube; only cli may use it", low)
+		}
+	}
 	for _, host := range []string{"image", "storage"} {
 		for p := range closure(t, host) {
 			if strings.HasPrefix(p, "run") || p == "cli" {
