@@ -102,11 +102,20 @@ func (h *Host) Collect(refs []string) ([]PodInput, error) {
 				return nil, err
 			}
 			in.Members = append(in.Members, m)
-			for _, mnt := range c.Host.Mounts {
-				if mnt.Type == "volume" && mnt.Anonymous {
-					if v, err := h.Runtime.Volumes.Get(mnt.Name); err == nil && v.Labels[LabelVolume] != "" {
-						in.VolumeNames[mnt.Name] = v.Labels[LabelVolume]
-					}
+			for i := range c.Host.Mounts {
+				mnt := &c.Host.Mounts[i]
+				if mnt.Type != "volume" {
+					continue
+				}
+				v, err := h.Runtime.Volumes.Get(mnt.Name)
+				if err != nil {
+					continue
+				}
+				// --volumes-from records another container's anonymous volume as shared,
+				// not anonymous; in a pod it is still the same emptyDir.
+				mnt.Anonymous = v.Anonymous
+				if v.Anonymous && v.Labels[LabelVolume] != "" {
+					in.VolumeNames[mnt.Name] = v.Labels[LabelVolume]
 				}
 			}
 			for _, l := range c.Host.Links {

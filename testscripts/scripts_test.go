@@ -108,6 +108,9 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			"freeport": cmdFreeport,
 			"waithttp": cmdWaithttp,
 			"udpecho":  cmdUDPEcho,
+			"waitgrep": cmdWaitgrep,
+			"jsonkeys": cmdJSONKeys,
+			"jsonpath": cmdJSONPath,
 		},
 	})
 }
