@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -275,6 +276,17 @@ func runCommand(e *env) *ucli.Command {
 		UseShortOptionHandling: true,
 		Flags:                  flags,
 		Action: func(c *ucli.Context) error {
+			// From here on a signal for sbx is kept for the container (a CI runner cancelling
+			// the step while the container is being set up); one that came earlier ended the
+			// command's context, and nothing has been made yet.
+			var sigs chan os.Signal
+			if !c.Bool("detach") {
+				sigs = run.CatchSignals()
+				defer signal.Stop(sigs)
+			}
+			if c.Context.Err() != nil {
+				return &run.StatusError{Code: 125, Err: errors.New("stopped by a signal before the container was created")}
+			}
 			o, err := createOptions(c)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
@@ -298,14 +310,15 @@ func runCommand(e *env) *ucli.Command {
 				fmt.Fprintln(e.opts.Stdout, ctr.ID)
 				return nil
 			}
-			return e.attach(rt, ctr)
+			return e.attach(rt, ctr, sigs)
 		},
 	}
 }
 
-// attach runs the container in the foreground: this process is its supervisor.
-func (e *env) attach(rt *run.Runtime, ctr *run.Container) error {
-	stdio := run.Stdio{Out: e.opts.Stdout, Err: e.opts.Stderr}
+// attach runs the container in the foreground: this process is its supervisor. sigs holds
+// the signals caught since the command started (nil: from now on).
+func (e *env) attach(rt *run.Runtime, ctr *run.Container, sigs chan os.Signal) error {
+	stdio := run.Stdio{Out: e.opts.Stdout, Err: e.opts.Stderr, Signals: sigs}
 	if ctr.Config.OpenStdin {
 		stdio.In = e.opts.Stdin
 	}
@@ -478,7 +491,7 @@ func startCommand(e *env) *ucli.Command {
 				if ctr.Running() {
 					return fmt.Errorf("container %s is already running", ctr.Name)
 				}
-				return e.attach(rt, ctr)
+				return e.attach(rt, ctr, nil)
 			}
 			return eachArg(e, c.Args().Slice(), func(ref string) (string, error) {
 				ctr, err := rt.Find(ref)

@@ -139,7 +139,7 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 		}
 	}
 	// The relay in the nsenter constructor passes signals on into the container.
-	stopSignals := st.forwardSignals(cmd.Process, stdio)
+	stopSignals := st.forwardSignals(cmd.Process, stdio, nil)
 	st.copy(stdio, nil)
 	waitErr := cmd.Wait()
 	stopSignals()

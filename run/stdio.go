@@ -134,12 +134,37 @@ func (s *streams) wait() {
 	}
 }
 
-// forwardSignals passes the signals a user sends to sbx on to p (the container's init, or
-// exec's relay), and keeps the container's terminal the size of the user's. The returned
-// function stops it.
-func (s *streams) forwardSignals(p *os.Process, stdio Stdio) (stop func()) {
+// CatchSignals starts catching the signals sbx forwards, so that none sent while a container
+// is being set up is lost; Supervise takes them from there (Stdio.Signals).
+func CatchSignals() chan os.Signal {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	return sigs
+}
+
+// forwardSignals passes the signals a user sends to sbx on to p (the container's init, or
+// exec's relay), and keeps the container's terminal the size of the user's. The returned
+// function stops it. sigs, when not nil, holds what was caught before p ran: a request to
+// end that came before the command even started kills it, since the command could not
+// have installed a handler for it yet (a shell's trap) and would otherwise run to the end.
+func (s *streams) forwardSignals(p *os.Process, stdio Stdio, sigs chan os.Signal) (stop func()) {
+	if sigs == nil {
+		sigs = CatchSignals()
+	}
+	for pending := true; pending; {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
+				p.Kill()
+			case syscall.SIGWINCH:
+			default:
+				p.Signal(sig)
+			}
+		default:
+			pending = false
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		for {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
@@ -29,6 +30,9 @@ type Stdio struct {
 	// Terminal is the user's terminal, put in raw mode and kept in size with the container's
 	// pty when the container has one.
 	Terminal *os.File
+	// Signals, from CatchSignals, holds the signals sent to sbx since before the container
+	// was created; nil: Supervise starts catching them itself.
+	Signals chan os.Signal
 }
 
 // Started is called once the container's command runs (or failed to start).
@@ -84,6 +88,11 @@ func (r *Runtime) finish(c *Container, status int, runErr error) {
 }
 
 func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, error) {
+	// Signals sent while the container is set up are kept and handled once it runs.
+	if stdio.Signals == nil {
+		stdio.Signals = CatchSignals()
+	}
+	defer signal.Stop(stdio.Signals)
 	fail := func(code int, err error) (int, error) {
 		started(err)
 		return code, &StatusError{Code: code, Err: err}
@@ -266,7 +275,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		})
 	}
 	// Signals sent to sbx go to the container's init.
-	stopSignals := st.forwardSignals(cmd.Process, stdio)
+	stopSignals := st.forwardSignals(cmd.Process, stdio, stdio.Signals)
 	waitErr := cmd.Wait()
 	stopSignals()
 	if timer != nil {
