@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -684,6 +686,40 @@ func logsCommand(e *env) *ucli.Command {
 // psRow is what `sbx ps --format` templates see: docker's names.
 type psRow struct {
 	ID, Image, Command, CreatedAt, RunningFor, Status, State, Ports, Names, Labels, Mounts, Networks, Size string
+	LocalVolumes                                                                                           string
+}
+
+// psLabels is docker's Labels column: k=v pairs, sorted, comma-separated.
+func psLabels(labels map[string]string) string {
+	var out []string
+	for k, v := range labels {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// psMounts is docker's Mounts column: volume names and bind sources (truncated to 15
+// characters unless asked not to), and LocalVolumes the number of volumes.
+func psMounts(mounts []run.Mount, trunc bool) (string, string) {
+	var names []string
+	volumes := 0
+	for _, m := range mounts {
+		name := m.Name
+		switch m.Type {
+		case "volume":
+			volumes++
+		case "bind":
+			name = m.Source
+		default:
+			continue
+		}
+		if trunc && len(name) > 15 {
+			name = name[:14] + "…"
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, ","), strconv.Itoa(volumes)
 }
 
 func psCommand(e *env) *ucli.Command {
@@ -732,7 +768,10 @@ func psCommand(e *env) *ucli.Command {
 					CreatedAt:  ctr.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 					RunningFor: format.Since(ctr.Created, now), Status: statusText(ctr, now),
 					State: ctr.State.Status, Names: ctr.Name, Networks: ctr.Host.NetworkMode,
+					Labels: psLabels(ctr.Config.Labels), Size: "0B",
 				})
+				row := &rows[len(rows)-1]
+				row.Mounts, row.LocalVolumes = psMounts(ctr.Host.Mounts, !c.Bool("no-trunc"))
 			}
 			if c.Bool("quiet") {
 				return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -102,7 +103,10 @@ func volumeCommand(e *env) *ucli.Command {
 					if err != nil {
 						return err
 					}
-					type row struct{ Driver, Name, Mountpoint, Scope, CreatedAt, Labels string }
+					// docker's fields; those of cluster volumes and of `system df` are N/A.
+					type row struct {
+						Name, Driver, Scope, Mountpoint, Labels, Links, Size, Group, Availability, Status string
+					}
 					var rows []row
 					for _, v := range vols {
 						if c.Bool("quiet") {
@@ -113,8 +117,9 @@ func volumeCommand(e *env) *ucli.Command {
 						for k, val := range v.Labels {
 							labels = append(labels, k+"="+val)
 						}
+						sort.Strings(labels)
 						rows = append(rows, row{Driver: v.Driver, Name: v.Name, Mountpoint: v.Mountpoint, Scope: "local",
-							CreatedAt: v.CreatedAt.Format(time.RFC3339), Labels: strings.Join(labels, ",")})
+							Labels: strings.Join(labels, ","), Links: "N/A", Size: "N/A", Group: "N/A", Availability: "N/A", Status: "N/A"})
 					}
 					if c.Bool("quiet") {
 						return nil
