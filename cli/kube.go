@@ -100,7 +100,8 @@ func kubeCommand(e *env) *ucli.Command {
 					}
 					names, err := h.Play(pods)
 					if err != nil {
-						return fmt.Errorf("kube play %s: %w", file, err)
+						// %v: a container's start status (125-127) is not this command's.
+						return fmt.Errorf("kube play %s: %v", file, err)
 					}
 					for _, n := range names {
 						fmt.Fprintln(e.opts.Stdout, n)
