@@ -83,11 +83,17 @@ func PodSpec(in PodInput) (corev1.PodSpec, []string) {
 	if h := root.Config.Hostname; h != "" && h != root.ShortID() && h != in.Name {
 		ps.Hostname = h
 	}
-	switch root.Host.NetworkMode {
+	switch mode := root.Host.NetworkMode; mode {
 	case "host":
 		ps.HostNetwork = true
 	case "none":
 		warn = append(warn, root.Name+": --network none has no Kubernetes equivalent; left out")
+	case "bridge", "":
+	default:
+		warn = append(warn, root.Name+": --network "+mode+": a pod is on the default network; left out")
+	}
+	if len(root.Host.Networks) > 1 {
+		warn = append(warn, root.Name+": networks "+strings.Join(root.Host.Networks[1:], ", ")+" joined with network connect; left out")
 	}
 	// Published ports belong to the network namespace, so to its owner: each goes to the
 	// member that exposes its container port.
