@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -699,6 +700,31 @@ func psLabels(labels map[string]string) string {
 	return strings.Join(out, ",")
 }
 
+// psPorts is docker's PORTS column: the ports bound while the container runs
+// ("0.0.0.0:8080->80/tcp"), then the exposed ports nothing publishes ("443/tcp").
+// Unlike docker, runs of consecutive ports are not folded into ranges.
+func psPorts(c *run.Container) string {
+	var out []string
+	bound := map[string]bool{}
+	if c.Running() {
+		for _, p := range c.State.Ports {
+			ip := p.HostIP
+			if ip == "" {
+				ip = "0.0.0.0"
+			}
+			key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+			bound[key] = true
+			out = append(out, fmt.Sprintf("%s->%s", net.JoinHostPort(ip, strconv.Itoa(p.HostPort)), key))
+		}
+	}
+	for _, p := range c.Config.ExposedPorts {
+		if !bound[p] {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // psMounts is docker's Mounts column: volume names and bind sources (truncated to 15
 // characters unless asked not to), and LocalVolumes the number of volumes.
 func psMounts(mounts []run.Mount, trunc bool) (string, string) {
@@ -772,6 +798,7 @@ func psCommand(e *env) *ucli.Command {
 				})
 				row := &rows[len(rows)-1]
 				row.Mounts, row.LocalVolumes = psMounts(ctr.Host.Mounts, !c.Bool("no-trunc"))
+				row.Ports = psPorts(ctr)
 			}
 			if c.Bool("quiet") {
 				return nil
