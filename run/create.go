@@ -95,6 +95,10 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		if name == "" || name == "default" {
 			name = r.defaultNetwork()
 		}
+		if name == "none" || name == "host" {
+			o.Network = name // config.toml's default may be either
+			break
+		}
 		if r.Net.Networks == nil {
 			return nil, fmt.Errorf("network %q: bridge networking is not available here: use --net=none or --net=host", name)
 		}

@@ -240,24 +240,18 @@ func (s *netSetup) release() {
 }
 
 // networkChanged brings the firewall and every container's /etc/hosts in line with the
-// current leases.
+// current leases. Both happen under the lease lock: two containers changing at once must
+// neither interleave writes to one hosts file nor apply their rule sets out of order.
 func (r *Runtime) networkChanged(space *netns.Space) error {
 	nets, err := r.Net.Networks.List()
 	if err != nil {
 		return err
 	}
-	var leases []netns.Lease
-	// Under the lease lock, so two containers changing at once never interleave writes to
-	// the same hosts file.
-	_, err = space.UpdateLeases(func(ls []netns.Lease) ([]netns.Lease, error) {
-		leases = append(leases, ls...)
-		refreshHosts(ls, nets)
-		return ls, nil
+	_, err = space.UpdateLeases(func(leases []netns.Lease) ([]netns.Lease, error) {
+		refreshHosts(leases, nets)
+		return leases, space.ApplyRules(nets, leases)
 	})
-	if err != nil {
-		return err
-	}
-	return space.ApplyRules(nets, leases)
+	return err
 }
 
 // refreshHosts rewrites, in place, the peer section of the /etc/hosts of every container on
