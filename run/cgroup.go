@@ -142,14 +142,14 @@ func applyCgroups(id string, pid int, l limits) error {
 				err = errors.Join(err, write(dir, "cpu.max", fmt.Sprintf("%d %d", quota, period)))
 			}
 			if l.pidsLimit > 0 {
-				err = errors.Join(err, write(dir, "pids.max", strconv.FormatInt(l.pidsLimit, 10)))
+				err = errors.Join(err, write(dir, "pids.max", strconv.FormatInt(l.pidsLimit+setupPids, 10)))
 			}
 		case "memory":
 			err = write(dir, "memory.limit_in_bytes", strconv.FormatInt(l.memory, 10))
 		case "cpu":
 			err = errors.Join(write(dir, "cpu.cfs_period_us", strconv.Itoa(period)), write(dir, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10)))
 		case "pids":
-			err = write(dir, "pids.max", strconv.FormatInt(l.pidsLimit, 10))
+			err = write(dir, "pids.max", strconv.FormatInt(l.pidsLimit+setupPids, 10))
 		}
 		if err == nil {
 			err = write(dir, "cgroup.procs", strconv.Itoa(pid))
@@ -159,6 +159,33 @@ func applyCgroups(id string, pid int, l limits) error {
 		}
 	}
 	return nil
+}
+
+// setupPids is headroom in pids.max while the container's init, a Go program whose
+// runtime starts threads as it pleases, sets the container up; the init itself writes the
+// real limit just before it executes the command (see openPidsMax).
+const setupPids = 64
+
+// openPidsMax opens the container's pids.max files for the init to write the real limit.
+func openPidsMax(id string, l limits) ([]*os.File, error) {
+	if l.pidsLimit <= 0 {
+		return nil, nil
+	}
+	var files []*os.File
+	for ctl, dir := range cgroupDirs(id, l) {
+		if ctl != "v2" && ctl != "pids" {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "pids.max"), os.O_WRONLY, 0)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("--pids-limit: %w", err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // removeCgroups deletes the container's cgroups once its processes are gone.

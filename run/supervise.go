@@ -207,14 +207,6 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	pid, _ := state.Identify(cmd.Process.Pid)
 	r.Containers.Update(c.ID, func(c *Container) error { c.State.Pid = pid; return nil })
 
-	if err := applyCgroups(c.ID, cmd.Process.Pid, containerLimits(c)); err != nil {
-		st.abort()
-		cmd.Process.Kill()
-		cmd.Wait()
-		removeCgroups(c.ID, containerLimits(c))
-		return fail(125, err)
-	}
-	defer removeCgroups(c.ID, containerLimits(c))
 	if nw != nil {
 		// The init waits for its config: its network is ready before its command runs.
 		if err := nw.attach(cmd.Process.Pid); err != nil {
@@ -228,7 +220,30 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			return nil
 		})
 	}
-	if err := proto.Send(syncConn, cfg); err != nil {
+	// Limits come last: the init is still the Go program waiting for its config, and the
+	// threads its runtime starts while it waits count against --pids-limit.
+	if err := applyCgroups(c.ID, cmd.Process.Pid, containerLimits(c)); err != nil {
+		st.abort()
+		cmd.Process.Kill()
+		cmd.Wait()
+		removeCgroups(c.ID, containerLimits(c))
+		return fail(125, err)
+	}
+	defer removeCgroups(c.ID, containerLimits(c))
+	pidsFiles, err := openPidsMax(c.ID, containerLimits(c))
+	if err != nil {
+		st.abort()
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fail(125, err)
+	}
+	var pidsFDs []int
+	for _, f := range pidsFiles {
+		defer f.Close()
+		pidsFDs = append(pidsFDs, int(f.Fd()))
+	}
+	cfg.Process.PidsLimit = c.Host.PidsLimit
+	if err := proto.Send(syncConn, cfg, pidsFDs...); err != nil {
 		st.abort()
 		cmd.Process.Kill()
 		cmd.Wait()

@@ -44,10 +44,12 @@ func Main() int {
 	}
 	sync := c.(*net.UnixConn)
 	var cfg proto.Config
-	if _, err := proto.Receive(sync, &cfg); err != nil {
+	files, err := proto.Receive(sync, &cfg)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "sbx init: reading config: %v\n", err)
 		return 125
 	}
+	cfg.Process.PidsFiles = files
 	err = run(sync, &cfg)
 	code := 125
 	var se *setupError

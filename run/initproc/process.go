@@ -1,6 +1,7 @@
 package initproc
 
 import (
+	"strconv"
 	"errors"
 	"net"
 	"os"
@@ -79,6 +80,9 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 	}
 	if p.Init && pid1 {
 		return reap(sync, path, p)
+	}
+	if err := limitPids(p, 0); err != nil {
+		return err
 	}
 	// The sync socket is close-on-exec: the supervisor reads EOF once execve succeeded.
 	err = unix.Exec(path, p.Args, p.Env)
@@ -202,6 +206,10 @@ func reap(sync *net.UnixConn, path string, p *proto.Process) error {
 	if p.TTY {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	}
+	// The reaper stays a Go program: its own threads are not the command's to count.
+	if err := limitPids(p, threads()); err != nil {
+		return err
+	}
 	if err := cmd.Start(); err != nil {
 		return execError(p.Args[0], err)
 	}
@@ -232,4 +240,35 @@ func reap(sync *net.UnixConn, path string, p *proto.Process) error {
 		}
 		os.Exit(ws.ExitStatus())
 	}
+}
+
+// limitPids sets --pids-limit (plus extra for the caller's own threads) in the container's
+// pids cgroup, through the files the supervisor opened for it. After execve the command is
+// one thread, so the limit is then the user's exactly.
+func limitPids(p *proto.Process, extra int) error {
+	if p.PidsLimit <= 0 {
+		return nil
+	}
+	for _, f := range p.PidsFiles {
+		if _, err := f.WriteString(strconv.FormatInt(p.PidsLimit+int64(extra), 10)); err != nil {
+			return fail(125, "setting --pids-limit: %v", err)
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// threads is how many threads this process has (its Go runtime's).
+func threads() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }

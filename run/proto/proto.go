@@ -49,6 +49,12 @@ type Rlimit struct {
 // Process is what is executed, and how: shared by run (the container's first process) and
 // exec (an additional one).
 type Process struct {
+	// PidsLimit, when > 0, comes with the container's pids.max files open for writing (in
+	// PidsFiles, attached to the message): the init writes the limit itself, just before it
+	// executes the command. Until then the cgroup leaves headroom for the threads of the
+	// init's Go runtime, which would otherwise fail to start and crash the init.
+	PidsLimit      int64
+	PidsFiles      []*os.File `json:"-"`
 	Args           []string
 	Env            []string
 	Cwd            string
