@@ -62,7 +62,7 @@ func closure(t *testing.T, dir string) map[string]bool {
 // TestImportDirection keeps the architecture standing: leaves import nothing of sbx, and the
 // code that runs inside a container's namespaces never pulls in image or storage code.
 func TestImportDirection(t *testing.T) {
-	leaves := []string{"config", "format", "volumes", "run/spec", "run/proto", "seccomp", "state", "userns/nsenter"}
+	leaves := []string{"config", "format", "volumes", "links", "run/spec", "run/proto", "seccomp", "state", "userns/nsenter"}
 	for _, l := range leaves {
 		if _, err := os.Stat(l); err != nil {
 			t.Fatalf("leaf %s: %v", l, err)
@@ -83,6 +83,12 @@ func TestImportDirection(t *testing.T) {
 	for _, low := range []string{"run", "image", "storage", "volumes", "state"} {
 		if closure(t, low)["kube"] {
 			t.Errorf("%s reaches kube; only cli may use it", low)
+		}
+	}
+	// The bridge namespace knows networks, not containers: run uses netns, never the reverse.
+	for p := range closure(t, "netns") {
+		if p != "state" {
+			t.Errorf("netns reaches %s; it may use only state", p)
 		}
 	}
 	for _, host := range []string{"image", "storage"} {
