@@ -70,7 +70,7 @@ cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	S system reset --force >/dev/null 2>&1
-	pkill -u "$BENCH_USER" -x slirp4netns # the one started for the baseline
+	[ -n "${nspid:-}" ] && pkill -u "$BENCH_USER" -f "slirp4netns --configure --mtu=65520 --disable-host-loopback $nspid"
 	[ -n "$PODMAN" ] && P rm -af -t 0 >/dev/null 2>&1 && P system reset -f >/dev/null 2>&1
 	ip netns del sbxbench-a 2>/dev/null
 	ip netns del sbxbench-b 2>/dev/null
@@ -127,7 +127,7 @@ client() {
 	done
 	return 1
 }
-kib() { awk '/^(Rss|Pss):/ { s[$1] += $2 } END { printf "%d %d\n", s["Rss:"], s["Pss:"] }' "$@" 2>/dev/null; }
+kib() { awk '/^(Rss|Pss):/ { s[$1] += $2 } END { printf "%d %d\n", s["Rss:"], s["Pss:"] }' "$@" 2>/dev/null || echo "0 0"; }
 tree() { # tree PID: the pid and all its descendants
 	local p=$1 c
 	echo "$p"
@@ -169,12 +169,13 @@ for n in 0 1 10 100; do
 	[ "$n" -gt 0 ] && args=(-p "40000-$((40000 + n - 1))")
 	S run -d --name "ports$n" "${args[@]}" iperf sleep 100000 >/dev/null
 	sup=$(supervisor_of "ports$n")
-	read -r rss pss < <(kib "/proc/$sup/smaps_rollup")
-	procs=$(($(tree "$sup" | wc -l) + $(pgrep -u "$BENCH_USER" -c -x slirp4netns || true) - slirp_before))
+	read -r rss pss < <(kib "/proc/$sup/smaps_rollup") || fail "reading the supervisor's memory"
+	procs=$(tree "$sup" | wc -l)
+	slirp_now=$(pgrep -u "$BENCH_USER" -c -x slirp4netns || true)
 	[ "$n" = 0 ] && { rss0=$rss; pss0=$pss; }
 	extra=$((pss - pss0))
 	per=$([ "$n" -gt 0 ] && echo "$((extra / n)) KiB/port" || echo "-")
-	echo "ports=$n  supervisor rss=$rss pss=$pss  extra pss=$extra ($per)  processes=$procs (the supervisor and the container's own; nothing else started)"
+	echo "ports=$n  supervisor rss=$rss pss=$pss  extra pss=$extra ($per)  processes in the supervisor's tree=$procs, outbound helpers=$slirp_now (before: $slirp_before)"
 	S rm -f "ports$n" >/dev/null
 done
 if [ -n "$PODMAN" ]; then
@@ -184,12 +185,12 @@ if [ -n "$PODMAN" ]; then
 	new=$(comm -13 <(echo "$before") <(echo "$after"))
 	tot_rss=0; tot_pss=0; names=""
 	for pid in $new; do
-		read -r r s < <(kib "/proc/$pid/smaps_rollup")
+		read -r r s < <(kib "/proc/$pid/smaps_rollup") || continue
 		tot_rss=$((tot_rss + r)); tot_pss=$((tot_pss + s))
-		names="$names $(cat /proc/"$pid"/comm 2>/dev/null)"
+		names="$names $(cat /proc/"$pid"/comm 2>/dev/null || true)"
 	done
 	echo "podman, 1 port: processes added:$names; rss=$tot_rss pss=$tot_pss KiB"
-	P rm -f -t 0 pmem >/dev/null
+	P rm -f -t 0 pmem >/dev/null || true
 fi
 
 echo "== 3. outbound: iperf3 from inside to $HOST_ADDR (${SECS}s each)"
@@ -235,7 +236,7 @@ pss_of_user() { # total PSS (KiB) of the user's processes except the containers'
 	local t=0 pid r s
 	for pid in $(pgrep -u "$BENCH_USER"); do
 		case "$(cat /proc/"$pid"/comm 2>/dev/null)" in sleep) continue ;; esac
-		read -r r s < <(kib "/proc/$pid/smaps_rollup")
+		read -r r s < <(kib "/proc/$pid/smaps_rollup") || continue
 		t=$((t + ${s:-0}))
 	done
 	echo "$t"
