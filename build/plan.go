@@ -791,6 +791,10 @@ func runArgs(c *instructions.RunCommand, sh []string) ([]string, error) {
 		sh = defaultShell
 	}
 	script := strings.Join(c.CmdLine, " ")
+	if len(c.Files) == 1 && strings.HasPrefix(script, "<<") && !strings.ContainsAny(strings.TrimSpace(script), " \t") {
+		// `RUN <<EOF` alone: the heredoc is the script.
+		return append(append([]string{}, sh...), c.Files[0].Data), nil
+	}
 	for _, f := range c.Files {
 		body := f.Data
 		if !strings.HasSuffix(body, "\n") {

@@ -19,9 +19,10 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"registry": registryMain,
-		"mkevil":   mkevilMain,
-		"ptyrun":   ptyrunMain,
+		"registry":  registryMain,
+		"mkevil":    mkevilMain,
+		"ptyrun":    ptyrunMain,
+		"httpserve": httpserveMain,
 		// Run inside containers: the test binary is built static (see run.sh).
 		"udpechoserver": udpEchoServerMain,
 	})
