@@ -145,6 +145,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := x.checkSources(plan); err != nil {
+		return "", err
+	}
 	for _, k := range plan.Unused {
 		fmt.Fprintf(x.out, "[Warning] the build argument %s was not consumed: no ARG declares it\n", k)
 	}
@@ -185,6 +188,27 @@ func cleanErr(err error) error {
 		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
 	}
 	return err
+}
+
+// checkSources finds missing context files before any step runs, so that a typo in a
+// COPY costs no layers.
+func (x *build) checkSources(plan *Plan) error {
+	for _, st := range plan.Stages {
+		for _, step := range st.Steps {
+			if (step.Kind != KindCopy && step.Kind != KindAdd) || step.FromStage != nil || step.FromImage != "" {
+				continue
+			}
+			for _, src := range step.Sources {
+				if isURL(src) {
+					continue
+				}
+				if _, err := x.ctxTree.match(src); err != nil {
+					return lineError(x.file, step.Line, "%s: %v", strings.Fields(step.Text)[0], err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // resolve is the planner's view of local images.
