@@ -602,16 +602,16 @@ func (x *build) runStep(root string, step *Step) error {
 	}()
 	ctr, err := x.Runtime.Create(x.Images, run.CreateOptions{
 		Rootfs: root, Cmd: step.Args, Env: step.Env, WorkingDir: wd, User: step.Before.User,
-		Network: x.o.Network,
+		// Removed when it exits, and by the next sbx command if this build is killed.
+		Network: x.o.Network, AutoRemove: true,
 	})
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if c, err := x.Runtime.Containers.Load(ctr.ID); err == nil {
-			ctr = c
+			x.Runtime.Delete(c)
 		}
-		x.Runtime.Delete(ctr)
 	}()
 	code, err := x.Runtime.Supervise(ctr.ID, run.Stdio{Out: x.out, Err: x.out}, nil)
 	if err != nil {

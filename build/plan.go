@@ -677,7 +677,11 @@ func planStage(st *Stage, cmds []instructions.Command, lines []int, earlier []*S
 			if err := planCopy(step, c.SourcesAndDest, c.Chown, c.Chmod, cfg.WorkingDir, true); err != nil {
 				return fail("%v", err)
 			}
-			step.Text = "ADD " + copyFlags("", c.Chown, c.Chmod) + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " ")
+			flags := copyFlags("", c.Chown, c.Chmod)
+			if c.Checksum != "" {
+				flags = "--checksum=" + c.Checksum + " " + flags
+			}
+			step.Text = "ADD " + flags + strings.Join(append(append([]string(nil), c.SourcePaths...), c.DestPath), " ")
 		default:
 			return fail("not supported by sbx build")
 		}
