@@ -166,6 +166,10 @@ func (b *Builder) Build(ctx context.Context, o Options) (string, error) {
 	if x.cache, err = newCache(b.StateDir); err != nil {
 		return "", err
 	}
+	// RUN containers of builds that were killed go first (they stand on pending layers).
+	if _, err := b.Runtime.List(); err != nil {
+		b.Logger.Debug("reconciling containers", "err", err)
+	}
 	if err := x.cache.collect(b.Images.Store, nil); err != nil {
 		b.Logger.Debug("collecting the layers of killed builds", "err", err)
 	}
