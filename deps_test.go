@@ -93,9 +93,20 @@ func TestImportDirection(t *testing.T) {
 	}
 	for _, host := range []string{"image", "storage"} {
 		for p := range closure(t, host) {
-			if strings.HasPrefix(p, "run") || p == "cli" {
+			if strings.HasPrefix(p, "run") || p == "cli" || p == "build" {
 				t.Errorf("%s must not depend on %s", host, p)
 			}
+		}
+	}
+	// build uses the image and run packages; nothing below the CLI uses build.
+	for _, pkg := range []string{"image", "run", "storage", "volumes"} {
+		if closure(t, pkg)["build"] {
+			t.Errorf("%s must not depend on build", pkg)
+		}
+	}
+	for p := range closure(t, "build") {
+		if p == "cli" {
+			t.Error("build must not depend on cli")
 		}
 	}
 }
