@@ -73,12 +73,14 @@ func (m *Images) Commit(o CommitOptions) (string, error) {
 	}
 	manDigest := digest.FromBytes(manBlob)
 	id := cfgDigest.Encoded()
-	created := time.Now().UTC()
+	when := time.Now().UTC()
 	if cfg.Created != nil {
-		created = *cfg.Created
+		when = *cfg.Created
 	}
-	_, err = m.Store.CreateImage(id, o.Names, o.TopLayer, "", &cstorage.ImageOptions{
-		CreationDate: created,
+	// Names are added after: CreateImage refuses a name another image holds, AddNames
+	// moves it.
+	_, err = m.Store.CreateImage(id, nil, o.TopLayer, "", &cstorage.ImageOptions{
+		CreationDate: when,
 		Digest:       manDigest,
 		BigData: []cstorage.ImageBigDataOption{
 			{Key: cfgDigest.String(), Data: cfgBlob, Digest: cfgDigest},
@@ -86,17 +88,18 @@ func (m *Images) Commit(o CommitOptions) (string, error) {
 			{Key: cstorage.ImageDigestBigDataKey, Data: manBlob, Digest: manDigest},
 		},
 	})
-	if errors.Is(err, cstorage.ErrDuplicateID) {
-		// The same content built again: the image exists, it only gains the names.
-		if len(o.Names) > 0 {
-			if err := m.Store.AddNames(id, o.Names); err != nil {
-				return "", fmt.Errorf("tagging image %s: %w", short(id), err)
-			}
-		}
-		return id, nil
-	}
-	if err != nil {
+	isNew := err == nil
+	if err != nil && !errors.Is(err, cstorage.ErrDuplicateID) {
 		return "", fmt.Errorf("creating image: %w", err)
+	}
+	// The same content built again finds the image there: it only gains the names.
+	if len(o.Names) > 0 {
+		if err := m.Store.AddNames(id, o.Names); err != nil {
+			if isNew {
+				m.Store.DeleteImage(id, false)
+			}
+			return "", fmt.Errorf("tagging image %s: %w", short(id), err)
+		}
 	}
 	return id, nil
 }
