@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -206,4 +207,77 @@ func stepKey(parent, text, extra string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(extra))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// prune empties the cache and deletes the layers only the cache kept: those of stages
+// that are not part of any image, and those of images removed since. Layers images,
+// containers or running builds stand on stay.
+func (c *cache) prune(store cstorage.Store) (int, error) {
+	deleted := 0
+	err := c.update(func(f *cacheFile) error {
+		used := usedLayers(store)
+		parent := map[string]string{}
+		if layers, err := store.Layers(); err == nil {
+			for _, l := range layers {
+				parent[l.ID] = l.Parent
+			}
+		}
+		for _, p := range f.Pending {
+			if p.Owner.Alive() {
+				for id := p.Layer; id != "" && !used[id]; id = parent[id] {
+					used[id] = true
+				}
+			}
+		}
+		cand := map[string]bool{}
+		for _, e := range f.Entries {
+			if e.Layer != "" && !used[e.Layer] {
+				if _, ok := parent[e.Layer]; ok {
+					cand[e.Layer] = true
+				}
+			}
+		}
+		// Children before parents: a layer goes once no other layer stands on it.
+		for progress := true; progress; {
+			progress = false
+			hasChild := map[string]bool{}
+			for _, p := range parent {
+				if p != "" {
+					hasChild[p] = true
+				}
+			}
+			for id := range cand {
+				if hasChild[id] {
+					continue
+				}
+				if err := store.DeleteLayer(id); err != nil {
+					return fmt.Errorf("deleting layer %s: %w", id[:12], err)
+				}
+				delete(cand, id)
+				delete(parent, id)
+				deleted++
+				progress = true
+			}
+		}
+		f.Entries = map[string]cacheEntry{}
+		return nil
+	})
+	return deleted, err
+}
+
+// Prune empties the build cache (`sbx builder prune`) and returns how many layers it
+// deleted.
+func (b *Builder) Prune() (int, error) {
+	if b.LayerLockShared != nil {
+		unlock, err := b.LayerLockShared()
+		if err != nil {
+			return 0, err
+		}
+		defer unlock()
+	}
+	c, err := newCache(b.StateDir)
+	if err != nil {
+		return 0, err
+	}
+	return c.prune(b.Images.Store)
 }

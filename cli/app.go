@@ -58,7 +58,7 @@ func NewApp(o Options) *ucli.App {
 		ExitErrHandler: func(c *ucli.Context, err error) {},
 	}
 	app.Commands = append(app.Commands, imageCommands(e)...)
-	app.Commands = append(app.Commands, buildCommand(e))
+	app.Commands = append(app.Commands, buildCommand(e), builderCommand(e))
 	app.Commands = append(app.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
 		stopCommand(e), killCommand(e), rmCommand(e), waitCommand(e), logsCommand(e), inspectCommand(e),
 		execCommand(e), superviseCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),

@@ -12,6 +12,58 @@ import (
 	"github.com/sbx-dev/sbx/image"
 )
 
+// builder returns the image builder on the opened store.
+func (e *env) builder() (*build.Builder, error) {
+	rt, err := e.runtime()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := e.images(true)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := e.tmpDir()
+	if err != nil {
+		return nil, err
+	}
+	return &build.Builder{
+		Images: imgs, Runtime: rt, TmpDir: tmp, Logger: e.logger,
+		StateDir:        filepath.Join(e.paths.DataDir, "build"),
+		LayerLockShared: rt.LayerLockShared,
+	}, nil
+}
+
+// builderCommand is docker's `builder` group: the build cache.
+func builderCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:  "builder",
+		Usage: "Manage the build cache",
+		Subcommands: []*ucli.Command{{
+			Name:  "prune",
+			Usage: "Remove the build cache and the layers only it keeps",
+			Flags: []ucli.Flag{
+				&ucli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "accepted for docker compatibility (sbx never prompts)"},
+				&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "accepted for docker compatibility (all of the cache goes)"},
+			},
+			Action: func(c *ucli.Context) error {
+				if c.NArg() > 0 {
+					return usageError(c, "accepts no arguments")
+				}
+				b, err := e.builder()
+				if err != nil {
+					return err
+				}
+				n, err := b.Prune()
+				if err != nil {
+					return fmt.Errorf("builder prune: %w", err)
+				}
+				fmt.Fprintf(e.opts.Stdout, "Deleted build cache: %d layers\n", n)
+				return nil
+			},
+		}},
+	}
+}
+
 func buildCommand(e *env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "build",
@@ -69,22 +121,9 @@ func buildCommand(e *env) *ucli.Command {
 			if st, err := os.Stat(o.ContextDir); err != nil || !st.IsDir() {
 				return fmt.Errorf("build: the context %s is not a directory", o.ContextDir)
 			}
-			rt, err := e.runtime()
+			b, err := e.builder()
 			if err != nil {
 				return err
-			}
-			imgs, err := e.images(true)
-			if err != nil {
-				return err
-			}
-			tmp, err := e.tmpDir()
-			if err != nil {
-				return err
-			}
-			b := &build.Builder{
-				Images: imgs, Runtime: rt, TmpDir: tmp, Logger: e.logger,
-				StateDir:        filepath.Join(e.paths.DataDir, "build"),
-				LayerLockShared: rt.LayerLockShared,
 			}
 			id, err := b.Build(c.Context, o)
 			if err != nil {
