@@ -327,7 +327,12 @@ func (x *build) step(ctx context.Context, cur *result, step *Step, results map[i
 		return nil, err
 	}
 	defer prep.release()
-	key := stepKey(cur.key, step.Text, step.KeyExtra+"\x00"+prep.extra)
+	extra := step.KeyExtra + "\x00" + prep.extra
+	if step.Kind == KindRun {
+		// The network a command ran with can change what it made.
+		extra += "\x00network=" + x.o.Network
+	}
+	key := stepKey(cur.key, step.Text, extra)
 	next := &result{key: key, history: append([]image.HistoryEntry(nil), cur.history...), author: cur.author}
 	if e, ok := x.entries[key]; ok && !x.o.NoCache && (e.Layer == "" || layerExists(x.Images.Store, e.Layer)) {
 		next.layer = e.Layer
