@@ -27,6 +27,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -717,6 +718,21 @@ func (x *build) copyStep(root string, step *Step, p *prepared) error {
 	return nil
 }
 
+// passwdHas reports whether a passwd file has an entry for uid.
+func passwdHas(passwd io.Reader, uid uint32) bool {
+	if passwd == nil {
+		return false
+	}
+	data, _ := io.ReadAll(passwd)
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) > 2 && f[2] == strconv.FormatUint(uint64(uid), 10) {
+			return true
+		}
+	}
+	return false
+}
+
 // resolveOwner reads --chown's user and group with the image's own passwd and group.
 func resolveOwner(root, chown string) (spec.User, error) {
 	open := func(p string) io.Reader {
@@ -733,6 +749,15 @@ func resolveOwner(root, chown string) (spec.User, error) {
 	u, err := spec.ResolveUser(chown, open("/etc/passwd"), open("/etc/group"))
 	if err != nil {
 		return u, fmt.Errorf("--chown=%s: %w", chown, err)
+	}
+	// docker: a numeric uid without a group is also the gid.
+	if !strings.Contains(chown, ":") {
+		if n, err := strconv.ParseUint(chown, 10, 32); err == nil && uint32(n) == u.UID {
+			if passwdHas(open("/etc/passwd"), u.UID) {
+				return u, nil
+			}
+			u.GID = u.UID
+		}
 	}
 	return u, nil
 }
