@@ -60,9 +60,7 @@ type Stage struct {
 	Scratch bool
 	From    *Stage
 	Image   string
-	// BaseConfig is the base image's configuration (nil for scratch or a stage).
-	BaseConfig *image.Config
-	Steps      []*Step
+	Steps   []*Step
 	// Config is the configuration at the end of the stage; Author is MAINTAINER's.
 	Config image.ContainerConfig
 	Author string
@@ -463,7 +461,6 @@ func planStage(st *Stage, cmds []instructions.Command, lines []int, earlier []*S
 		if err != nil {
 			return lineError(name, st.Line, "FROM %s: %v", st.Image, err)
 		}
-		st.BaseConfig = c
 		cfg = cloneConfig(c.Config)
 	}
 	if len(cfg.Env) == 0 && st.Scratch {
@@ -486,6 +483,18 @@ func planStage(st *Stage, cmds []instructions.Command, lines []int, earlier []*S
 				if err := e.Expand(expand); err != nil {
 					return fail("%v", err)
 				}
+			}
+		}
+		if e, ok := c.(instructions.SupportsSingleWordExpansionRaw); ok {
+			// Heredoc bodies (COPY <<EOF) are expanded unless the marker was quoted, with
+			// quotes left as they are.
+			raw := shell.NewLex('\\')
+			raw.SkipProcessQuotes = true
+			if err := e.ExpandRaw(func(word string) (string, error) {
+				v, _, err := raw.ProcessWord(word, vars)
+				return v, err
+			}); err != nil {
+				return fail("%v", err)
 			}
 		}
 		step := &Step{Line: line, Before: cloneConfig(cfg)}
