@@ -6,7 +6,7 @@ TAGS     := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper container
 LDFLAGS  := -s -w -X main.version=$(VERSION) -linkmode external -extldflags '-static'
 export CGO_ENABLED := 1
 
-.PHONY: all sbx test test-unit test-scripts vet clean demo
+.PHONY: all sbx test test-unit test-scripts test-example vet clean demo
 
 all: sbx
 
@@ -25,7 +25,12 @@ SBX_TEST_USER ?= sbxtest
 test-scripts: sbx
 	SBX_BIN=$(CURDIR)/sbx SBX_TEST_USER=$(SBX_TEST_USER) ./testscripts/run.sh
 
-test: vet test-unit test-scripts
+# examples/testscript is a Go module of its own that users copy: its go test runs against
+# ./sbx, as root and as $(SBX_TEST_USER), offline from the module cache.
+test-example: sbx
+	SBX=$(CURDIR)/sbx SBX_TEST_USER=$(SBX_TEST_USER) ./testscripts/run_example.sh
+
+test: vet test-unit test-scripts test-example
 
 demo: sbx
 	./examples/demo.sh
