@@ -2,11 +2,15 @@
 # Runs examples/testscript (its own Go module) against $SBX the way a user would: `go test`
 # in a copy of the module. Run as root it runs twice: as root, then as the unprivileged
 # $SBX_TEST_USER in a copy the user owns, with a module cache of its own filled from root's
-# (nothing comes from the network: GOPROXY=off, the example pins sbx's own versions).
+# (the example pins sbx's own versions, so its go test needs nothing from the network).
 set -euo pipefail
 : "${SBX:?set SBX to the sbx binary}"
 SBX=$(realpath "$SBX")
-cd "$(dirname "$0")/../examples/testscript"
+cd "$(dirname "$0")/.."
+# The example pins sbx's own versions of these: fetch them as sbx's module (a no-op when the
+# cache has them, as it does once the testscripts have been built), then never again.
+go mod download github.com/rogpeppe/go-internal golang.org/x/sys golang.org/x/tools
+cd examples/testscript
 export SBX GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
 go test -count=1 ./...
 user=${SBX_TEST_USER:-}
