@@ -126,6 +126,7 @@ func (e *env) openStore() (storage.Store, error) {
 		RunRoot:      filepath.Join(e.paths.RuntimeDir, "holder-run", "storage"),
 		Driver:       e.cfg.Storage.Driver,
 		MountProgram: e.cfg.Storage.MountProgram,
+		FeatureCache: filepath.Join(e.paths.RuntimeDir, "storage-features"),
 		SingleID:     e.paths.Rootless && singleIDMapped(),
 		Logger:       e.logger,
 	})

@@ -22,6 +22,9 @@ type Options struct {
 	RunRoot      string // mount bookkeeping (the holder's tmpfs)
 	Driver       string // "overlay", "vfs" or "fuse-overlayfs"
 	MountProgram string // fuse-overlayfs binary, for Driver "fuse-overlayfs"
+	// FeatureCache is a host directory that keeps the driver's kernel feature probes until
+	// reboot (see features.go); "" probes at every open.
+	FeatureCache string
 	// SingleID says the user namespace maps only the user's own id, so files of other
 	// owners in layers cannot be chowned: they are kept as the user instead.
 	SingleID bool
@@ -65,7 +68,22 @@ func Open(o Options) (Store, error) {
 		GraphDriverName:    driver,
 		GraphDriverOptions: driverOpts,
 	}
+	// The driver's run directory is RunRoot/<driver>: where it looks for its feature records.
+	runhome := filepath.Join(o.RunRoot, driver)
+	cache := featureCache(o.FeatureCache, o, driver, driverOpts)
+	if cache != "" {
+		copyFeatures(cache, runhome)
+	}
 	s, err := cstorage.GetStore(opts)
+	if err == nil && cache != "" {
+		if _, serr := os.Stat(cache); serr != nil {
+			forgetOtherBoots(cache)
+		}
+		copyFeatures(runhome, cache)
+		// Some probes run only when first needed (idmapped lower layers: at the first
+		// container's mount); the rest are saved when the store is shut down.
+		s = &cachingStore{Store: s, runhome: runhome, cache: cache}
+	}
 	if err != nil && o.Driver == "overlay" && driver == "overlay" && isNotSupported(err) {
 		o.Logger.Warn("overlay is not supported here; using the vfs driver", "err", err)
 		fmt.Fprintf(os.Stderr, "sbx: warning: native overlayfs does not work under %s (%v); using the slower vfs driver\n", o.GraphRoot, err)
@@ -86,4 +104,15 @@ func Open(o Options) (Store, error) {
 func isNotSupported(err error) bool {
 	return errors.Is(err, drivers.ErrNotSupported) || errors.Is(err, drivers.ErrIncompatibleFS) ||
 		errors.Is(err, drivers.ErrPrerequisites)
+}
+
+// cachingStore saves the feature records probed while it was open when it shuts down.
+type cachingStore struct {
+	cstorage.Store
+	runhome, cache string
+}
+
+func (s *cachingStore) Shutdown(force bool) ([]string, error) {
+	copyFeatures(s.runhome, s.cache)
+	return s.Store.Shutdown(force)
 }
