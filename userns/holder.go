@@ -142,7 +142,9 @@ func joinFDs(opts Options) (userFD, mntFD int, err error) {
 		if err != nil {
 			return -1, -1, err
 		}
-		if err := state.WriteTOMLAtomic(recPath, rec); err != nil {
+		// Runtime state: a reboot makes it stale anyway (the pid no longer runs), so the
+		// record needs no fsync.
+		if err := state.ReplaceTOML(recPath, rec); err != nil {
 			syscall.Kill(rec.Process.PID, syscall.SIGKILL)
 			return -1, -1, err
 		}
