@@ -196,6 +196,11 @@ func (cs *Containers) Create(c *Container) error {
 	if err := os.Mkdir(cs.dir(c.ID), 0o700); err != nil {
 		return fmt.Errorf("creating container directory: %w", err)
 	}
+	if c.Host.AutoRemove {
+		// A --rm container does not outlive a reboot: its record needs no fsync. A record
+		// lost to a power cut leaves only an empty directory, which List skips.
+		return state.ReplaceTOML(cs.file(c.ID), c)
+	}
 	return state.WriteTOMLAtomic(cs.file(c.ID), c)
 }
 
