@@ -62,7 +62,7 @@ func closure(t *testing.T, dir string) map[string]bool {
 // TestImportDirection keeps the architecture standing: leaves import nothing of sbx, and the
 // code that runs inside a container's namespaces never pulls in image or storage code.
 func TestImportDirection(t *testing.T) {
-	leaves := []string{"config", "format", "volumes", "links", "run/spec", "run/proto", "seccomp", "state", "userns/nsenter"}
+	leaves := []string{"config", "format", "volumes", "links", "run/spec", "run/proto", "run/initbin", "seccomp", "state", "userns/nsenter"}
 	for _, l := range leaves {
 		if _, err := os.Stat(l); err != nil {
 			t.Fatalf("leaf %s: %v", l, err)
@@ -89,6 +89,15 @@ func TestImportDirection(t *testing.T) {
 	for p := range closure(t, "netns") {
 		if p != "state" {
 			t.Errorf("netns reaches %s; it may use only state", p)
+		}
+	}
+	// The init program embedded in sbx is that same inside code and nothing more: what it
+	// links is what every container start pays for before main.
+	for p := range closure(t, "run/initproc/cmd/sbx-init") {
+		switch p {
+		case "run/initproc", "run/proto", "seccomp":
+		default:
+			t.Errorf("run/initproc/cmd/sbx-init reaches %s; it may use only run/initproc, run/proto and seccomp", p)
 		}
 	}
 	for _, host := range []string{"image", "storage"} {

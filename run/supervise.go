@@ -141,11 +141,12 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	syncConn := conn.(*net.UnixConn)
 	defer syncConn.Close()
 
-	exe, err := os.Executable()
+	exe, initFile, err := initExecutable(c.Host.Init)
 	if err != nil {
 		childF.Close()
 		return fail(125, err)
 	}
+	defer initFile.Close()
 	flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP)
 	var extra []*os.File
 	if peer, ok := strings.CutPrefix(c.Host.NetworkMode, "container:"); ok {
@@ -198,6 +199,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	}
 	err = startKeepingThread(cmd)
 	childF.Close()
+	initFile.Close() // the init runs it now (or never will): its pages go when it execs
 	if err != nil {
 		st.abort()
 		return fail(125, fmt.Errorf("starting the container: %w", err))

@@ -1,0 +1,6 @@
+//go:build !sbx_leaninit
+
+package initbin
+
+// program is empty in a build without the embedded init.
+var program []byte

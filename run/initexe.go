@@ -1,0 +1,30 @@
+package run
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/sbx-dev/sbx/run/initbin"
+)
+
+// initExecutable names the program the supervisor starts as a container's init: the small
+// init embedded in sbx (package initbin), executed from its memfd, which starts in a
+// fraction of the time sbx takes, or else sbx itself. The caller closes f (a nil *os.File
+// for sbx, whose Close is a harmless error) once the init has started.
+//
+// With --init the init stays as the container's PID 1: its program would keep the memfd's
+// pages (unswappable shared memory) for the container's whole life, where sbx's own pages
+// are the page cache every sbx process shares. So --init runs sbx itself.
+func initExecutable(stays bool) (path string, f *os.File, err error) {
+	if !stays {
+		f, err = initbin.Open()
+	}
+	if stays || err != nil || f == nil {
+		// Not fatal: sbx runs the same init code, only slower to start.
+		path, err = os.Executable()
+		return path, nil, err
+	}
+	// The child inherits the descriptor across fork; execve opens it by this name before
+	// close-on-exec shuts it.
+	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), f, nil
+}
