@@ -429,6 +429,10 @@ func superviseCommand(e *env) *ucli.Command {
 					fmt.Fprintln(ready, "ok")
 				}
 				ready.Close()
+				if err == nil {
+					// From here on this process only waits and relays output.
+					run.ShedStartupMemory()
+				}
 			})
 			return err
 		},

@@ -4,7 +4,9 @@ package initbin
 
 import _ "embed"
 
-// program is the init, built by `make sbx` before sbx itself.
+// program is the init, built by `make sbx` before sbx itself. A string, not a []byte: the
+// linker puts it with the read-only data, where a detached supervisor can drop its pages
+// once the container runs (run.ShedStartupMemory); a []byte lands in writable data.
 //
 //go:embed sbx-init
-var program []byte
+var program string

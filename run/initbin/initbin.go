@@ -31,7 +31,7 @@ func Open() (*os.File, error) {
 		return nil, fmt.Errorf("creating the init's memfd: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "sbx-init")
-	if _, err := f.Write(program); err != nil {
+	if _, err := f.WriteString(program); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("writing the init's memfd: %w", err)
 	}

@@ -3,4 +3,4 @@
 package initbin
 
 // program is empty in a build without the embedded init.
-var program []byte
+var program string
