@@ -81,10 +81,11 @@ func (r *Runtime) finish(c *Container, status int, runErr error) {
 	if updated == nil {
 		updated = c
 	}
-	r.releaseRootfs(updated)
 	if updated.Host.AutoRemove {
-		r.Delete(updated)
+		r.Delete(updated) // unmounts first
+		return
 	}
+	r.releaseRootfs(updated)
 }
 
 func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, error) {
