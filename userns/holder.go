@@ -60,6 +60,18 @@ func Inside() bool { return nsenter.Joined() || os.Getenv(envInside) == "1" }
 // a process that outlives its parent (a detached supervisor) can keep the namespaces alive.
 // It is made close-on-exec here so that it never leaks into containers.
 func HeldRef() *os.File {
+	if fd, uid, gid, ok := nsenter.FastJoin(); ok {
+		// The constructor joined on its own: set what Enter would have handed over in the
+		// environment, for this process (the store reads it) and for its children.
+		os.Setenv(envInside, "1")
+		if uid != 0 {
+			os.Setenv(envContainersUserns, "done")
+			os.Setenv(envContainersUID, strconv.Itoa(uid))
+			os.Setenv("_SBX_ROOTLESS_GID", strconv.Itoa(gid))
+		}
+		unix.CloseOnExec(fd)
+		return os.NewFile(uintptr(fd), "holder.refs")
+	}
 	v := os.Getenv(envRefFD)
 	if v == "" {
 		return nil
