@@ -302,6 +302,7 @@ func runCommand(e *env) *ucli.Command {
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
+			o.StartNow = true
 			ctr, err := rt.Create(imgs, o)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}

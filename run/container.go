@@ -156,6 +156,10 @@ type State struct {
 	Error      string        `toml:"error"`
 	StartedAt  time.Time     `toml:"started_at"`
 	FinishedAt time.Time     `toml:"finished_at"`
+	// Starter is the `sbx run --rm` that created the container and is about to start it;
+	// the start replaces it. A created --rm container whose starter died will never run,
+	// and the next sbx command removes it.
+	Starter state.Process `toml:"starter"`
 	// Detached says the supervisor writes output only to the log.
 	Detached bool `toml:"detached"`
 	// While running: the network attachments by network name, and the ports really bound

@@ -14,6 +14,7 @@ import (
 	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/links"
 	"github.com/sbx-dev/sbx/run/spec"
+	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/volumes"
 )
 
@@ -63,6 +64,9 @@ type CreateOptions struct {
 	// EntrypointArgv replaces the image's ENTRYPOINT with a whole argument vector (a
 	// Kubernetes container's command), which --entrypoint's single string cannot express.
 	EntrypointArgv []string
+	// StartNow says the caller starts the container right away (`sbx run`): with
+	// AutoRemove, a caller killed before the start leaves nothing behind.
+	StartNow bool
 }
 
 // Create makes a container: its layer on top of the image (or nothing, with --rootfs), its
@@ -291,6 +295,9 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		return nil, err
 	}
 	c.State.Status = StatusCreated
+	if o.StartNow && o.AutoRemove {
+		c.State.Starter, _ = state.Self()
+	}
 	if err := r.Containers.Create(c); err != nil {
 		r.Store.DeleteContainer(c.ID)
 		r.removeAnonymousVolumes(c)

@@ -46,6 +46,23 @@ func (e *StatusError) Unwrap() error { return e.Err }
 // supervisor is gone (killed with SIGKILL, or the machine rebooted) is marked exited, its
 // leftover process killed, its root filesystem unmounted, and, with --rm, removed.
 func (r *Runtime) Reconcile(c *Container) *Container {
+	if abandoned(c) {
+		// Checked again under the record's lock: a start replaces the starter.
+		if _, err := r.Containers.Update(c.ID, func(c *Container) error {
+			if !abandoned(c) {
+				return errStarted
+			}
+			return nil
+		}); err == nil {
+			if err := r.Delete(c); err != nil {
+				r.Logger.Debug("removing a --rm container whose sbx run died before it started", "id", c.ID, "err", err)
+			}
+			return nil
+		}
+		if c, _ = r.Containers.Load(c.ID); c == nil {
+			return nil
+		}
+	}
 	if c.State.Status != StatusRunning || c.State.Supervisor.Alive() {
 		return c
 	}
@@ -74,6 +91,13 @@ func (r *Runtime) Reconcile(c *Container) *Container {
 		return nil
 	}
 	return updated
+}
+
+var errStarted = errors.New("started")
+
+// abandoned is a `sbx run --rm` container whose sbx run died before starting it.
+func abandoned(c *Container) bool {
+	return c.State.Status == StatusCreated && c.Host.AutoRemove && c.State.Starter.PID != 0 && !c.State.Starter.Alive()
 }
 
 // List returns all containers, reconciled.

@@ -1,13 +1,13 @@
 package initproc
 
 import (
-	"strconv"
 	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
