@@ -1,8 +1,13 @@
 package netns
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -20,7 +25,15 @@ import (
 //     except ARP and what links allow (the target's exposed ports, both directions). The
 //     bridge family has no connection tracking here, so replies are matched by source port.
 func (s *Space) ApplyRules(networks []*Network, leases []Lease) error {
-	return In(s.File, func() error {
+	// Most changes (a container on an icc-on network coming or going) leave the rules as
+	// they are: skip the netlink round trip then. The caller holds the lease lock.
+	sum := rulesInput(networks, leases)
+	sumPath := filepath.Join(s.Dir, "rules.sum")
+	if old, err := os.ReadFile(sumPath); err == nil && string(old) == sum {
+		return nil
+	}
+	os.Remove(sumPath)
+	err := In(s.File, func() error {
 		c, err := nftables.New()
 		if err != nil {
 			return fmt.Errorf("opening nftables: %w", err)
@@ -82,6 +95,28 @@ func (s *Space) ApplyRules(networks []*Network, leases []Lease) error {
 		}
 		return nil
 	})
+	if err == nil {
+		os.WriteFile(sumPath, []byte(sum), 0o600)
+	}
+	return err
+}
+
+// rulesInput is everything ApplyRules' rule set depends on, as text.
+func rulesInput(networks []*Network, leases []Lease) string {
+	var b strings.Builder
+	for _, n := range networks {
+		fmt.Fprintf(&b, "net %s %s %v %v\n", n.BridgeName(), n.VethPrefix(), n.Internal, n.ICC)
+		if n.ICC {
+			continue
+		}
+		for _, l := range leases {
+			if l.Network == n.Name && len(l.Allow) > 0 {
+				fmt.Fprintf(&b, "allow %s %v\n", l.IP, l.Allow)
+			}
+		}
+	}
+	h := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(h[:])
 }
 
 func join(parts ...[]expr.Any) []expr.Any {
