@@ -310,14 +310,14 @@ func Plan(pod *corev1.Pod, o PlanOptions) *PodPlan {
 	ps := &pod.Spec
 	plan := &PodPlan{Name: pod.Name}
 	infra := run.CreateOptions{
-		Name:       InfraName(pod.Name),
-		Rootfs:     o.InfraRoot,
-		Cmd:        []string{"/sbx", "__pause"},
-		ReadOnly:   true,
-		Labels:     map[string]string{LabelPod: pod.Name, LabelInfra: "true"},
-		Binds:      []run.Mount{{Type: "bind", Source: o.Binary, Destination: "/sbx", File: true, Mode: "ro"}},
-		Security:   spec.Security{NoNewPrivileges: true},
-		CapDrop:    []string{"ALL"},
+		Name:     InfraName(pod.Name),
+		Rootfs:   o.InfraRoot,
+		Cmd:      []string{"/sbx", "__pause"},
+		ReadOnly: true,
+		Labels:   map[string]string{LabelPod: pod.Name, LabelInfra: "true"},
+		Binds:    []run.Mount{{Type: "bind", Source: o.Binary, Destination: "/sbx", File: true, Mode: "ro"}},
+		Security: spec.Security{NoNewPrivileges: true},
+		CapDrop:  []string{"ALL"},
 	}
 	if ps.HostNetwork {
 		infra.Network = "host"
