@@ -357,28 +357,9 @@ func imageInspectCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			var out []any
-			var errs []string
-			for _, name := range c.Args().Slice() {
-				in, err := m.InspectImage(name)
-				if err != nil {
-					errs = append(errs, err.Error())
-					continue
-				}
-				v, err := asJSON(in)
-				if err != nil {
-					return err
-				}
-				out = append(out, v)
-			}
-			// Like docker: the found ones (or "[]") first, then the error for the rest.
-			if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
-				return err
-			}
-			if len(errs) > 0 {
-				return fmt.Errorf("%s", strings.Join(errs, "; "))
-			}
-			return nil
+			return e.printInspect(c.String("format"), c.Args().Slice(), func(name string) (any, error) {
+				return m.InspectImage(name)
+			})
 		},
 	}
 }

@@ -267,43 +267,23 @@ func inspectCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			var out []any
-			var errs []string
-			for _, ref := range c.Args().Slice() {
-				var v any
+			return e.printInspect(c.String("format"), c.Args().Slice(), func(ref string) (any, error) {
 				if typ != "image" {
 					if ctr, err := rt.Find(ref); err == nil {
-						v = toContainerJSON(rt, ctr)
+						return toContainerJSON(rt, ctr), nil
 					} else if !errors.Is(err, run.ErrNotFound) {
-						errs = append(errs, OneLine(err))
-						continue
+						return nil, err
 					}
 				}
-				if v == nil && typ != "container" {
+				if typ != "container" {
 					if in, err := imgs.InspectImage(ref); err == nil {
-						v = in
+						return in, nil
 					} else if !errors.Is(err, image.ErrNotFound) {
-						errs = append(errs, OneLine(err))
-						continue
+						return nil, err
 					}
 				}
-				if v == nil {
-					errs = append(errs, "no such object: "+ref)
-					continue
-				}
-				j, err := asJSON(v)
-				if err != nil {
-					return err
-				}
-				out = append(out, j)
-			}
-			if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
-				return err
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "; "))
-			}
-			return nil
+				return nil, errors.New("no such object: " + ref)
+			})
 		},
 	}
 }
@@ -378,4 +358,30 @@ func execCommand(e *env) *ucli.Command {
 			return nil
 		},
 	}
+}
+
+// printInspect is docker's inspect output: every ref that lookup finds, as one JSON array or
+// through the template, and then a single error naming the ones it did not.
+func (e *env) printInspect(tmpl string, refs []string, lookup func(ref string) (any, error)) error {
+	var out []any
+	var errs []string
+	for _, ref := range refs {
+		v, err := lookup(ref)
+		if err != nil {
+			errs = append(errs, OneLine(err))
+			continue
+		}
+		j, err := asJSON(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, j)
+	}
+	if err := format.Each(e.opts.Stdout, tmpl, out); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }

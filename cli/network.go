@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -169,27 +168,13 @@ func networkCommand(e *env) *ucli.Command {
 					if err != nil {
 						return err
 					}
-					var out []any
-					var errs []string
-					for _, ref := range c.Args().Slice() {
+					return e.printInspect(c.String("format"), c.Args().Slice(), func(ref string) (any, error) {
 						n, err := rt.Net.Networks.Get(ref)
 						if err != nil {
-							errs = append(errs, OneLine(err))
-							continue
+							return nil, err
 						}
-						j, err := asJSON(toNetworkJSON(n, ctrs))
-						if err != nil {
-							return err
-						}
-						out = append(out, j)
-					}
-					if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
-						return err
-					}
-					if len(errs) > 0 {
-						return errors.New(strings.Join(errs, "; "))
-					}
-					return nil
+						return toNetworkJSON(n, ctrs), nil
+					})
 				},
 			},
 			{

@@ -146,27 +146,13 @@ func volumeCommand(e *env) *ucli.Command {
 					if _, err := e.enterForVolumes(); err != nil {
 						return err
 					}
-					var out []any
-					var errs []string
-					for _, name := range c.Args().Slice() {
+					return e.printInspect(c.String("format"), c.Args().Slice(), func(name string) (any, error) {
 						v, err := e.volumeStore().Get(name)
 						if err != nil {
-							errs = append(errs, OneLine(err))
-							continue
+							return nil, err
 						}
-						j, err := asJSON(toVolumeJSON(v))
-						if err != nil {
-							return err
-						}
-						out = append(out, j)
-					}
-					if err := format.Each(e.opts.Stdout, c.String("format"), out); err != nil {
-						return err
-					}
-					if len(errs) > 0 {
-						return errors.New(strings.Join(errs, "; "))
-					}
-					return nil
+						return toVolumeJSON(v), nil
+					})
 				},
 			},
 			{

@@ -31,7 +31,6 @@ type Forwarder struct {
 	mu     sync.Mutex
 	closed bool
 	closer map[io.Closer]bool // listeners and live connections
-	wg     sync.WaitGroup
 }
 
 // udpIdle is how long a UDP flow with no traffic keeps its socket in the namespace.
@@ -46,19 +45,14 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.HostPort))
 		switch p.Proto {
 		case "udp":
-			ua, err := net.ResolveUDPAddr("udp", addr)
-			if err != nil {
-				f.Close()
-				return nil, nil, fmt.Errorf("publishing %s: %w", addr, err)
-			}
-			conn, err := net.ListenUDP("udp", ua)
+			pc, err := net.ListenPacket("udp", addr)
 			if err != nil {
 				f.Close()
 				return nil, nil, portError(p, err)
 			}
+			conn := pc.(*net.UDPConn)
 			p.HostPort = conn.LocalAddr().(*net.UDPAddr).Port
 			f.closer[conn] = true
-			f.wg.Add(1)
 			go f.serveUDP(conn, p.ContainerPort)
 		default:
 			ln, err := net.Listen("tcp", addr)
@@ -68,7 +62,6 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 			}
 			p.HostPort = ln.Addr().(*net.TCPAddr).Port
 			f.closer[ln] = true
-			f.wg.Add(1)
 			go f.serveTCP(ln.(*net.TCPListener), p.ContainerPort)
 		}
 		bound = append(bound, p)
@@ -136,7 +129,6 @@ func (f *Forwarder) dial(network string, port int) (net.Conn, error) {
 }
 
 func (f *Forwarder) serveTCP(ln *net.TCPListener, port int) {
-	defer f.wg.Done()
 	for {
 		c, err := ln.AcceptTCP()
 		if err != nil {
@@ -179,7 +171,6 @@ func (f *Forwarder) relayTCP(client *net.TCPConn, port int) {
 }
 
 func (f *Forwarder) serveUDP(conn *net.UDPConn, port int) {
-	defer f.wg.Done()
 	var mu sync.Mutex
 	flows := map[string]*net.UDPConn{}
 	buf := make([]byte, 65536)

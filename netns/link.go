@@ -146,29 +146,24 @@ func configureInside(ctr *os.File, a Attachment) error {
 	return nil
 }
 
-// Detach removes a container's veth from the bridge side (its peer goes with it). A veth
-// already gone, as when the container's namespace died first, is not an error.
-func (s *Space) Detach(hostVeth string) error {
-	return In(s.File, func() error {
-		l, err := netlink.LinkByName(hostVeth)
-		if err != nil {
-			return nil
-		}
-		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
-			return fmt.Errorf("removing veth %s: %w", hostVeth, err)
-		}
-		return nil
-	})
-}
+// Detach removes a container's veth from the bridge side (its peer goes with it).
+func (s *Space) Detach(hostVeth string) error { return s.removeLink(hostVeth) }
 
 // RemoveBridge deletes a network's bridge (network rm).
-func (s *Space) RemoveBridge(name string) error {
+func (s *Space) RemoveBridge(name string) error { return s.removeLink(name) }
+
+// removeLink deletes an interface of the namespace. One already gone, as a veth whose
+// container's namespace died first, is not an error.
+func (s *Space) removeLink(name string) error {
 	return In(s.File, func() error {
 		l, err := netlink.LinkByName(name)
 		if err != nil {
 			return nil
 		}
-		return netlink.LinkDel(l)
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("removing %s: %w", name, err)
+		}
+		return nil
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 	cstorage "go.podman.io/storage"
 
 	"github.com/sbx-dev/sbx/image"
-	"github.com/sbx-dev/sbx/links"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/volumes"
@@ -121,13 +120,9 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 	}
 	var linkList []string
 	for _, v := range o.Links {
-		l, err := links.Parse(v)
+		l, t, err := r.linkTarget(v)
 		if err != nil {
 			return nil, err
-		}
-		t, err := r.Find(l.Name)
-		if err != nil {
-			return nil, fmt.Errorf("--link %s: %w", v, err)
 		}
 		l.Name = t.Name
 		linkList = append(linkList, l.String())

@@ -84,13 +84,9 @@ func (r *Runtime) prepareNetwork(c *Container) (*netSetup, error) {
 	}
 	var targets []linked
 	for _, v := range c.Host.Links {
-		l, err := links.Parse(v)
+		l, t, err := r.linkTarget(v)
 		if err != nil {
 			return nil, err
-		}
-		t, err := r.Find(l.Name)
-		if err != nil {
-			return nil, fmt.Errorf("--link %s: %w", v, err)
 		}
 		if !t.Running() {
 			return nil, fmt.Errorf("--link %s: cannot link to a container that is not running: start %s first", v, t.Name)
@@ -172,6 +168,19 @@ func (r *Runtime) prepareNetwork(c *Container) (*netSetup, error) {
 		}
 	}
 	return s, nil
+}
+
+// linkTarget reads a --link value and finds the container it names.
+func (r *Runtime) linkTarget(v string) (links.Link, *Container, error) {
+	l, err := links.Parse(v)
+	if err != nil {
+		return links.Link{}, nil, err
+	}
+	t, err := r.Find(l.Name)
+	if err != nil {
+		return links.Link{}, nil, fmt.Errorf("--link %s: %w", v, err)
+	}
+	return l, t, nil
 }
 
 // publishedPorts is -p, plus with -P every exposed port not published already.
