@@ -246,6 +246,254 @@ static unsigned long long sbx_start_time(long pid) {
 	return strtoull(p, NULL, 10);
 }
 
+static int sbx_argc;
+static char **sbx_argv;
+
+// sbx_rename_holder makes a holder cloned from a command show as "sbx" in ps, as one
+// started by Go does, rather than as a copy of that command's arguments.
+static void sbx_rename_holder(void) {
+	if (sbx_argc < 1 || sbx_argv == NULL)
+		return;
+	char *begin = sbx_argv[0], *end = sbx_argv[sbx_argc - 1] + strlen(sbx_argv[sbx_argc - 1]);
+	if (end - begin < 3)
+		return;
+	memset(begin, 0, end - begin);
+	memcpy(begin, "sbx", 3);
+}
+
+// sbx_user_name finds uid's login name in /etc/passwd (glibc's getpwuid would want NSS
+// modules, which a static binary cannot load). 0 when there is none.
+static int sbx_user_name(uid_t uid, char *out, size_t size) {
+	FILE *f = fopen("/etc/passwd", "re");
+	if (f == NULL)
+		return 0;
+	char line[1024];
+	int found = 0;
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		char *name = strtok(line, ":"), *pw = strtok(NULL, ":"), *id = strtok(NULL, ":");
+		if (name != NULL && pw != NULL && id != NULL && strtoul(id, NULL, 10) == uid &&
+		    strlen(name) < size) {
+			strcpy(out, name);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+#define SBX_MAX_RANGES 16
+
+// sbx_subids reads the user's ranges from /etc/subuid or /etc/subgid, in file order, as
+// userns.ParseSubIDs does: "name-or-id:start:count" lines.
+static int sbx_subids(const char *path, const char *name, uid_t uid, unsigned long ranges[][2]) {
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	char line[512], idstr[32];
+	snprintf(idstr, sizeof idstr, "%u", (unsigned)uid);
+	int n = 0;
+	while (n < SBX_MAX_RANGES && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		char *who = strtok(line, ":"), *start = strtok(NULL, ":"), *count = strtok(NULL, ":");
+		if (who == NULL || start == NULL || count == NULL || strtok(NULL, ":") != NULL)
+			continue;
+		if (strcmp(who, name) != 0 && strcmp(who, idstr) != 0)
+			continue;
+		char *e1, *e2;
+		unsigned long s = strtoul(start, &e1, 10), c = strtoul(count, &e2, 10);
+		if (*e1 != '\0' || *e2 != '\0' || c == 0)
+			continue;
+		ranges[n][0] = s;
+		ranges[n][1] = c;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+// sbx_find_exe looks name up in PATH.
+static int sbx_find_exe(const char *name, char *out, size_t size) {
+	const char *path = getenv("PATH");
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path != NULL ? path : "/usr/bin:/bin");
+	for (char *save, *dir = strtok_r(buf, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+		if (snprintf(out, size, "%s/%s", *dir ? dir : ".", name) < (int)size && access(out, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+// sbx_map runs newuidmap or newgidmap for pid with userns.BuildMap's layout: 0 is the user,
+// 1.. the subordinate ranges in order. Its messages are dropped: on failure the Go path
+// runs it again and reports them.
+static int sbx_map(const char *prog, pid_t pid, unsigned long own, unsigned long ranges[][2], int n) {
+	char nums[3 + 3 * SBX_MAX_RANGES][24];
+	char *argv[4 + 3 * SBX_MAX_RANGES + 1];
+	int a = 0, k = 0;
+	argv[a++] = (char *)prog;
+	snprintf(nums[k], sizeof nums[k], "%d", (int)pid);
+	argv[a++] = nums[k++];
+	unsigned long next = 1;
+	for (int i = -1; i < n; i++) {
+		unsigned long c = i < 0 ? 0 : next, h = i < 0 ? own : ranges[i][0], cnt = i < 0 ? 1 : ranges[i][1];
+		snprintf(nums[k], sizeof nums[k], "%lu", c);
+		argv[a++] = nums[k++];
+		snprintf(nums[k], sizeof nums[k], "%lu", h);
+		argv[a++] = nums[k++];
+		snprintf(nums[k], sizeof nums[k], "%lu", cnt);
+		argv[a++] = nums[k++];
+		if (i >= 0)
+			next += cnt;
+	}
+	argv[a] = NULL;
+	pid_t p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execv(prog, argv);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(p, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+// sbx_read_map renders /proc/PID/{uid,gid}_map as FormatMap does: "0:1000:1,1:100000:65536".
+static void sbx_read_map(pid_t pid, const char *which, char *out, size_t size) {
+	char path[64], buf[1024];
+	out[0] = '\0';
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, which);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	size_t used = 0;
+	for (char *save, *line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long c, h, cnt;
+		if (sscanf(line, "%lu %lu %lu", &c, &h, &cnt) != 3)
+			continue;
+		int w = snprintf(out + used, size - used, "%s%lu:%lu:%lu", used ? "," : "", c, h, cnt);
+		if (w < 0 || (size_t)w >= size - used)
+			break;
+		used += w;
+	}
+}
+
+// sbx_start_holder starts the user's holder from this constructor, the way userns.Enter's
+// startHolder does, but without the Go runtime: no second start of sbx for the command and,
+// rootless, no second exec of the holder (clone gives the child its capabilities in the new
+// user namespace; an execve while still unmapped would clear them). Called with holder.lock
+// held. It covers the plain cases only: the runtime directories exist and, rootless,
+// newuidmap, newgidmap and the user's subordinate ranges are there. Anything else (first
+// use, warnings to print, the single-id fallback) returns -1 and stays with Go.
+static int sbx_start_holder(const char *dir, uid_t uid, long *pidp, unsigned long long *startp) {
+	char tmpfs[PATH_MAX], newuidmap[PATH_MAX], newgidmap[PATH_MAX], name[256];
+	unsigned long subuid[SBX_MAX_RANGES][2], subgid[SBX_MAX_RANGES][2];
+	int nu = 0, ng = 0;
+	struct stat st;
+	snprintf(tmpfs, sizeof tmpfs, "%s/holder-run", dir);
+	if (stat(tmpfs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	if (uid != 0) {
+		if (!sbx_user_name(uid, name, sizeof name))
+			snprintf(name, sizeof name, "%u", (unsigned)uid);
+		nu = sbx_subids("/etc/subuid", name, uid, subuid);
+		ng = sbx_subids("/etc/subgid", name, uid, subgid);
+		if (nu == 0 || ng == 0 || !sbx_find_exe("newuidmap", newuidmap, sizeof newuidmap) ||
+		    !sbx_find_exe("newgidmap", newgidmap, sizeof newgidmap))
+			return -1;
+	}
+	int gop[2], ready[2];
+	if (pipe2(gop, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		close(gop[0]);
+		close(gop[1]);
+		return -1;
+	}
+	unsigned long flags = CLONE_NEWNS | (uid != 0 ? CLONE_NEWUSER : 0);
+	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		// The holder: descriptors 3 and 4 as sbx_holder expects, nothing else; its own
+		// session, away from the terminal's signals, as startHolder's Setsid.
+		int g = fcntl(gop[0], F_DUPFD, 10), r = fcntl(ready[1], F_DUPFD, 10);
+		int null = open("/dev/null", O_RDWR);
+		if (g < 0 || r < 0 || null < 0 || dup2(g, 3) < 0 || dup2(r, 4) < 0)
+			_exit(1);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (syscall(SYS_close_range, 5, ~0U, 0) < 0)
+			for (int fd = 5; fd < 4096; fd++)
+				close(fd);
+		setsid();
+		sbx_rename_holder();
+		if (chdir("/") < 0)
+			_exit(1);
+		setenv("_SBX_HOLDER_RUN", tmpfs, 1);
+		unsetenv("_SBX_HOLDER_ROOTLESS");
+		unsetenv("_SBX_HOLDER_STAGE");
+		sbx_holder(dir); // never returns
+	}
+	close(gop[0]);
+	close(ready[1]);
+	int ok = pid > 0;
+	if (ok && uid != 0)
+		ok = sbx_map(newuidmap, pid, uid, subuid, nu) == 0 && sbx_map(newgidmap, pid, getgid(), subgid, ng) == 0;
+	if (ok)
+		ok = write(gop[1], "go\n", 3) == 3;
+	close(gop[1]);
+	char line[256];
+	size_t got = 0;
+	while (ok && got < sizeof line - 1) {
+		ssize_t n = read(ready[0], line + got, sizeof line - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+		if (memchr(line, '\n', got) != NULL)
+			break;
+	}
+	close(ready[0]);
+	ok = ok && got == 3 && memcmp(line, "ok\n", 3) == 0;
+	unsigned long long start = ok ? sbx_start_time(pid) : 0;
+	if (start == 0) {
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	// The record, as userns writes it (holderRecord), replaced atomically.
+	char umap[512], gmap[512], rec[1400], tmp[PATH_MAX], path[PATH_MAX];
+	sbx_read_map(pid, "uid_map", umap, sizeof umap);
+	sbx_read_map(pid, "gid_map", gmap, sizeof gmap);
+	int len = snprintf(rec, sizeof rec, "uid_map = \"%s\"\ngid_map = \"%s\"\n\n[process]\n  pid = %d\n  start = %llu\n", umap, gmap, (int)pid, start);
+	snprintf(tmp, sizeof tmp, "%s/.holder.toml.tmp%d", dir, (int)getpid());
+	snprintf(path, sizeof path, "%s/holder.toml", dir);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, rec, len) != len || close(fd) < 0 || rename(tmp, path) < 0) {
+		if (fd >= 0)
+			unlink(tmp);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	*pidp = pid;
+	*startp = start;
+	return 0;
+}
+
 // sbx_fast_join joins a running holder without the Go round trip of userns.Enter: the
 // common case of a command issued while the user's containers run (or several at once).
 // It follows Enter's protocol exactly: holder.refs shared first (from then on the holder
@@ -277,21 +525,24 @@ static void sbx_fast_join(int argc, char **argv) {
 			goto out;
 	snprintf(path, sizeof path, "%s/holder.toml", dir);
 	char rec[4096];
+	long pid = 0;
+	unsigned long long start = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	ssize_t n = read(fd, rec, sizeof rec - 1);
-	close(fd);
-	if (n <= 0)
-		goto out;
-	rec[n] = '\0';
-	char *p = strstr(rec, "pid = "), *q = strstr(rec, "start = ");
-	if (p == NULL || q == NULL)
-		goto out;
-	long pid = atol(p + 6);
-	unsigned long long start = strtoull(q + 8, NULL, 10);
-	if (pid <= 0 || start == 0 || sbx_start_time(pid) != start)
-		goto out;
+	if (fd >= 0) {
+		ssize_t n = read(fd, rec, sizeof rec - 1);
+		close(fd);
+		rec[n > 0 ? n : 0] = '\0';
+		char *p = strstr(rec, "pid = "), *q = strstr(rec, "start = ");
+		if (p != NULL && q != NULL) {
+			pid = atol(p + 6);
+			start = strtoull(q + 8, NULL, 10);
+		}
+	}
+	if (pid <= 0 || start == 0 || sbx_start_time(pid) != start) {
+		// No holder: start one here, under holder.lock as Enter would.
+		if (sbx_start_holder(dir, uid, &pid, &start) < 0)
+			goto out;
+	}
 	if (uid != 0) {
 		snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
 		if ((userfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -334,6 +585,8 @@ out:
 
 __attribute__((constructor)) static void sbx_nsenter(int argc, char **argv, char **envp) {
 	(void)envp;
+	sbx_argc = argc;
+	sbx_argv = argv;
 	const char *holder = getenv("_SBX_HOLDER");
 	if (holder != NULL && *holder != '\0')
 		sbx_holder(holder);
