@@ -18,8 +18,10 @@
 // runs and the command is one that always works inside it (run, ps, exec, ...), the
 // constructor of the command itself takes the same locks userns.Enter takes, checks the
 // holder record the same way and joins (see sbx_fast_join; FastJoin tells Go). That saves
-// a whole start of sbx, about 10 ms, whenever the user has containers running. Starting a
-// holder, and every case it is not sure about, stays with the Go path.
+// a whole start of sbx, about 10 ms. When no holder runs, the constructor starts one itself
+// (sbx_start_holder) in the plain cases; first use, a missing subordinate range or
+// newuidmap (which need warnings and a fallback), and every case it is not sure about
+// stay with the Go path.
 //
 // The same constructor is the whole of the user's namespace holder (_SBX_HOLDER set; see
 // package userns): it finishes the holder's setup and then waits in flock until no sbx
