@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
+	"time"
 
 	"go.podman.io/storage/pkg/reexec"
 	"golang.org/x/sys/unix"
@@ -25,7 +28,11 @@ import (
 // version is set at build time by the Makefile.
 var version = "dev"
 
+// startupHeapLimit bounds the heap while the collector is off at start (see quietStart).
+const startupHeapLimit = 64 << 20
+
 func main() {
+	quietStart()
 	// go.podman.io/storage re-executes this binary as storage-untar and friends: hand those
 	// over before anything else looks at the arguments.
 	if reexec.Init() {
@@ -47,6 +54,21 @@ func main() {
 	status := runCLI(ref)
 	runtime.KeepAlive(ref)
 	os.Exit(status)
+}
+
+// quietStart turns the garbage collector off for the first second of the process. Most sbx
+// commands are over by then, and a collection in the middle of starting a container (the
+// layer store's JSON, the container's config) costs a start several milliseconds on a
+// small machine. The heap limit still makes the runtime collect if a command allocates a
+// lot quickly (an image load), and processes that live on (a supervisor, logs -f) go back
+// to the default after the second.
+func quietStart() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(startupHeapLimit)
+	time.AfterFunc(time.Second, func() {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	})
 }
 
 func runCLI(ref *os.File) int {
