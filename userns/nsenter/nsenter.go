@@ -506,7 +506,9 @@ static int sbx_start_holder(const char *dir, uid_t uid, long *pidp, unsigned lon
 static void sbx_fast_join(int argc, char **argv) {
 	if (!sbx_hot_command(argc, argv))
 		return;
+	// The user's ids as the host sees them: once in the user namespace both read as 0.
 	uid_t uid = getuid();
+	gid_t gid = getgid();
 	char dir[PATH_MAX - 32], path[PATH_MAX];
 	if (!sbx_runtime_dir(dir, sizeof dir, uid))
 		return;
@@ -573,7 +575,7 @@ static void sbx_fast_join(int argc, char **argv) {
 	sbx_nsenter_joined = 1;
 	sbx_nsenter_reffd = refs;
 	sbx_nsenter_uid = (int)uid;
-	sbx_nsenter_gid = (int)getgid();
+	sbx_nsenter_gid = (int)gid;
 	return;
 out:
 	if (userfd >= 0)
