@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -55,7 +56,7 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 	if err := dropBounding(p.Caps); err != nil {
 		return fail(125, "dropping capabilities: %v", err)
 	}
-	if err := switchUser(p); err != nil {
+	if err := switchUser(p, p.Init && pid1); err != nil {
 		return err
 	}
 	if err := setCaps(p.Caps); err != nil {
@@ -175,7 +176,12 @@ func enterWorkdir(dir string, uid, gid uint32) error {
 	return nil
 }
 
-func switchUser(p *proto.Process) error {
+// switchUser takes the container's user and groups. Go's syscall.Setresuid and friends
+// change every thread of the process, by signalling each one in turn; a process about to
+// execve needs only its own thread changed (execve ends the others), so unless this
+// process stays as the reaping PID 1 (allThreads) the calls are made for this thread
+// alone, which spares a start three rounds of signals.
+func switchUser(p *proto.Process, allThreads bool) error {
 	// Keep the permitted set across setuid so setCaps can pick what stays.
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fail(125, "keepcaps: %v", err)
@@ -184,16 +190,50 @@ func switchUser(p *proto.Process) error {
 	for i, g := range p.AdditionalGIDs {
 		groups[i] = int(g)
 	}
-	if err := syscall.Setgroups(groups); err != nil && !errors.Is(err, syscall.EPERM) {
+	setgroups, setresgid, setresuid := syscall.Setgroups, syscall.Setresgid, syscall.Setresuid
+	if !allThreads {
+		setgroups, setresgid, setresuid = threadSetgroups, threadSetresgid, threadSetresuid
+	}
+	if err := setgroups(groups); err != nil && !errors.Is(err, syscall.EPERM) {
 		return fail(125, "setting groups: %v", err)
 	}
-	if err := syscall.Setresgid(int(p.GID), int(p.GID), int(p.GID)); err != nil {
+	if err := setresgid(int(p.GID), int(p.GID), int(p.GID)); err != nil {
 		return fail(125, "setting gid %d: %v (is it mapped in this user namespace?)", p.GID, err)
 	}
-	if err := syscall.Setresuid(int(p.UID), int(p.UID), int(p.UID)); err != nil {
+	if err := setresuid(int(p.UID), int(p.UID), int(p.UID)); err != nil {
 		return fail(125, "setting uid %d: %v (is it mapped in this user namespace?)", p.UID, err)
 	}
 	unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0)
+	return nil
+}
+
+// The thread-only versions: the raw system calls, on the calling (locked) thread.
+func threadSetgroups(gids []int) error {
+	g := make([]uint32, len(gids))
+	for i, v := range gids {
+		g[i] = uint32(v)
+	}
+	var p unsafe.Pointer
+	if len(g) > 0 {
+		p = unsafe.Pointer(&g[0])
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(g)), uintptr(p), 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func threadSetresgid(r, e, s int) error {
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(r), uintptr(e), uintptr(s)); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func threadSetresuid(r, e, s int) error {
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(r), uintptr(e), uintptr(s)); errno != 0 {
+		return errno
+	}
 	return nil
 }
 
