@@ -62,6 +62,14 @@ func Open(o Options) (Store, error) {
 	if o.SingleID {
 		driverOpts = append(driverOpts, driver+".ignore_chown_errors=true")
 	}
+	if driver == "overlay" {
+		// The store would bind-mount its overlay directory onto itself (to make it a
+		// private mount) when it opens, and unmount it when it shuts down, in every sbx
+		// process. The holder's mount namespace is a slave of the host's already, so
+		// nothing needs it, and a container mounting its scratch layer (package run)
+		// while another process takes that mount down gets EINVAL from overlay.
+		driverOpts = append(driverOpts, "overlay.skip_mount_home=true")
+	}
 	opts := types.StoreOptions{
 		GraphRoot:          o.GraphRoot,
 		RunRoot:            o.RunRoot,
