@@ -35,13 +35,14 @@ func (e *env) runtime() (*run.Runtime, error) {
 		return nil, err
 	}
 	return &run.Runtime{
-		Store:      s,
-		Containers: &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
-		Volumes:    e.volumeStore(),
-		Rootless:   e.paths.Rootless,
-		Logger:     e.logger,
-		HolderRef:  e.opts.HolderRef,
-		Net:        e.netConfig(),
+		Store:         s,
+		ScratchLayers: s.GraphDriverName() == "overlay" && e.cfg.Storage.Driver != "fuse-overlayfs",
+		Containers:    &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
+		Volumes:       e.volumeStore(),
+		Rootless:      e.paths.Rootless,
+		Logger:        e.logger,
+		HolderRef:     e.opts.HolderRef,
+		Net:           e.netConfig(),
 		LayerLockShared: func() (func(), error) {
 			l, err := state.LockFileShared(filepath.Join(e.paths.DataDir, "layers.lock"))
 			if err != nil {

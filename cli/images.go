@@ -317,6 +317,19 @@ func rmiCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			m.UsedBy = func(imageID string) (string, bool) {
+				ctrs, _ := rt.List()
+				for _, c := range ctrs {
+					if c.ImageID == imageID {
+						return c.Name, true
+					}
+				}
+				return "", false
+			}
 			var errs []string
 			for _, name := range c.Args().Slice() {
 				res, err := m.Remove(name, c.Bool("force"))

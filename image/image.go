@@ -37,6 +37,9 @@ type Images struct {
 	// LayerLock, when set, takes the store-wide exclusive lock for adding image layers and
 	// returns its release.
 	LayerLock func() (func(), error)
+	// UsedBy, when set, names a container that uses the image: containers on a scratch
+	// layer (package run) use the image's layers without the store knowing.
+	UsedBy func(imageID string) (container string, used bool)
 }
 
 // Resolve finds the image a user means by name, short name, full ID or ID prefix. It

@@ -229,6 +229,20 @@ func (m *Images) Remove(name string, force bool) (RemoveResult, error) {
 	if matched == "" && len(img.Names) > 1 && !force {
 		return res, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", short(img.ID))
 	}
+	if m.LayerLock != nil {
+		// A container being created holds the lock shared: it either sees the image gone
+		// or is seen using it below.
+		unlock, err := m.LayerLock()
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
+	}
+	if m.UsedBy != nil {
+		if cname, used := m.UsedBy(img.ID); used {
+			return res, fmt.Errorf("%w: unable to delete %s: container %s uses it; remove the container first (sbx rm %s)", ErrInUse, name, cname, cname)
+		}
+	}
 	ctrs, err := m.Store.Containers()
 	if err != nil {
 		return res, err

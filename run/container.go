@@ -93,6 +93,9 @@ type Host struct {
 	PortBindings []PortBinding `toml:"port_bindings"` // -p, one entry per port
 	PublishAll   bool          `toml:"publish_all"`   // -P
 	Links        []string      `toml:"links"`         // --link NAME:ALIAS, resolved to "name:alias"
+	// ScratchLayer: the writable layer is a directory of the container's own over the
+	// image's layers, not a layer of the store (see scratch.go).
+	ScratchLayer bool `toml:"scratch_layer,omitempty"`
 }
 
 // PortBinding is one published port: HostPort 0 means any free port.
@@ -203,6 +206,19 @@ func (cs *Containers) Create(c *Container) error {
 	if c.Host.AutoRemove {
 		// A --rm container does not outlive a reboot: its record needs no fsync. A record
 		// lost to a power cut leaves only an empty directory, which List skips.
+		return state.ReplaceTOML(cs.file(c.ID), c)
+	}
+	return state.WriteTOMLAtomic(cs.file(c.ID), c)
+}
+
+// Save rewrites a record's configuration, as durably as Create wrote it.
+func (cs *Containers) Save(c *Container) error {
+	l, err := state.LockFile(filepath.Join(cs.dir(c.ID), "lock"))
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if c.Host.AutoRemove {
 		return state.ReplaceTOML(cs.file(c.ID), c)
 	}
 	return state.WriteTOMLAtomic(cs.file(c.ID), c)

@@ -195,6 +195,7 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		}
 		c.Image = o.Image
 		c.ImageID = img.ID
+		c.Host.ScratchLayer = o.AutoRemove && o.StartNow && r.canScratch(img.ID)
 	}
 	ic := imgCfg.Config
 	c.Config.Entrypoint = ic.Entrypoint
@@ -273,7 +274,10 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		c.Host.Ulimits = append(c.Host.Ulimits, Ulimit{Name: u.Name, Resource: u.Resource, Soft: u.Soft, Hard: u.Hard})
 	}
 
-	// The store reserves the name atomically: two `sbx run --name x` cannot both win.
+	c.State.Status = StatusCreated
+	if o.StartNow && o.AutoRemove {
+		c.State.Starter, _ = state.Self()
+	}
 	if r.LayerLockShared != nil {
 		unlock, err := r.LayerLockShared()
 		if err != nil {
@@ -281,22 +285,26 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		}
 		defer unlock()
 	}
-	if err := r.reserveName(c, imageID); err != nil {
+	if err := r.createLayer(c, imageID); err != nil {
+		return nil, err
+	}
+	if err := r.createNamed(c); err != nil {
+		r.deleteLayer(c)
 		return nil, err
 	}
 	// Volumes only once the name is ours: a refused name must not leave volumes behind.
 	if err := r.addVolumes(c, o); err != nil {
-		r.Store.DeleteContainer(c.ID)
+		r.Containers.RemoveNamed(c)
+		r.deleteLayer(c)
 		return nil, err
 	}
-	c.State.Status = StatusCreated
-	if o.StartNow && o.AutoRemove {
-		c.State.Starter, _ = state.Self()
-	}
-	if err := r.Containers.Create(c); err != nil {
-		r.Store.DeleteContainer(c.ID)
-		r.removeAnonymousVolumes(c)
-		return nil, err
+	if len(c.Host.Mounts) > 0 {
+		if err := r.Containers.Save(c); err != nil {
+			r.Containers.RemoveNamed(c)
+			r.deleteLayer(c)
+			r.removeAnonymousVolumes(c)
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -344,57 +352,54 @@ func (r *Runtime) checkLimits(o CreateOptions) error {
 	return checkCgroups(limits{memory: o.Memory, nanoCPUs: o.NanoCPUs, pidsLimit: o.PidsLimit}, r.Rootless)
 }
 
-// reserveName creates the container in the store under its name, or under a generated
-// one: another sbx may take the same random name at the same moment, so a clash with a
-// generated name just means drawing again.
-func (r *Runtime) reserveName(c *Container, imageID string) error {
-	generated := c.Name == ""
+// createLayer gives the container its writable layer in the store. A --rootfs container
+// has none, and neither does a scratch-layer one (see mountScratch).
+func (r *Runtime) createLayer(c *Container, imageID string) error {
+	if c.Host.Rootfs != "" || c.Host.ScratchLayer {
+		return nil
+	}
 	// A --rm container's layer is thrown away when it exits, so, as podman does, it is
 	// volatile: its records are written without fsync and its overlay is mounted
 	// "volatile", which spares the unmount a sync of the whole filesystem under the store
 	// (tens of milliseconds, hundreds when other writers keep the disk busy). After a power
 	// loss such a layer may be left over; it was to be removed anyway.
 	opts := &cstorage.ContainerOptions{Volatile: c.Host.AutoRemove}
+	if _, err := r.Store.CreateContainer(c.ID, nil, imageID, "", "", opts); err != nil {
+		return fmt.Errorf("creating the container: %w", err)
+	}
+	return nil
+}
+
+// deleteLayer undoes createLayer.
+func (r *Runtime) deleteLayer(c *Container) {
+	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
+		r.Store.DeleteContainer(c.ID)
+	}
+}
+
+// createNamed writes the new container's record under its name, or under a drawn one:
+// another sbx may draw the same name at the same moment, so a clash with a drawn name
+// just means drawing again. A name held by a container that is gone (its supervisor
+// killed, and it was --rm) is released by reconciling that container first.
+func (r *Runtime) createNamed(c *Container) error {
+	generated := c.Name == ""
 	for attempt := 0; ; attempt++ {
 		if generated {
 			c.Name = randomName()
 		}
-		_, err := r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", opts)
-		if errors.Is(err, cstorage.ErrDuplicateName) && !generated && r.releaseStaleName(c.Name) {
-			_, err = r.Store.CreateContainer(c.ID, []string{c.Name}, imageID, "", "", opts)
-		}
+		holder, err := r.Containers.CreateNamed(c)
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, cstorage.ErrDuplicateName) && generated && attempt < 20:
+		case !errors.Is(err, ErrNameInUse):
+			return err
+		case generated && attempt < 20:
 			continue
-		case errors.Is(err, cstorage.ErrDuplicateName):
-			holder := ""
-			if old, ferr := r.Containers.Find(c.Name); ferr == nil {
-				holder = old.ID
+		case !generated && attempt == 0:
+			if old, lerr := r.Containers.Load(holder); lerr == nil && r.Reconcile(old) == nil {
+				continue
 			}
-			return fmt.Errorf("%w: the container name \"/%s\" is already in use by container %q: remove (or rename) that container to reuse the name", ErrNameInUse, c.Name, holder)
-		default:
-			return fmt.Errorf("creating the container: %w", err)
 		}
+		return fmt.Errorf("%w: the container name \"/%s\" is already in use by container %q: remove (or rename) that container to reuse the name", ErrNameInUse, c.Name, holder)
 	}
-}
-
-// releaseStaleName frees a name held by a container that is gone: one whose supervisor was
-// killed (reconciling removes it when it was --rm), or a layer-store entry whose sbx
-// record was already removed when a killed sbx stopped half way. It reports whether the
-// name may be free now.
-func (r *Runtime) releaseStaleName(name string) bool {
-	if old, err := r.Containers.Find(name); err == nil {
-		return r.Reconcile(old) == nil
-	}
-	sc, err := r.Store.Container(name)
-	if err != nil {
-		return false
-	}
-	if _, err := r.Containers.Load(sc.ID); err == nil {
-		return false // a real container, under another reference
-	}
-	r.Store.Unmount(sc.ID, true)
-	return r.Store.DeleteContainer(sc.ID) == nil
 }

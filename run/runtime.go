@@ -30,6 +30,9 @@ type Runtime struct {
 	LayerLockShared func() (func(), error)
 	// Net reaches the user's networks; a zero value gives containers no bridge networking.
 	Net NetConfig
+	// ScratchLayers: the store is native overlay, so `sbx run --rm` containers may have a
+	// scratch layer (see scratch.go).
+	ScratchLayers bool
 }
 
 // StatusError is a failure with docker's exit status for it: 125 for sbx's own errors in
@@ -132,6 +135,10 @@ func (r *Runtime) releaseRootfs(c *Container) {
 	if c.Host.Rootfs != "" {
 		return
 	}
+	if c.Host.ScratchLayer {
+		r.unmountScratch(c)
+		return
+	}
 	if _, err := r.Store.Unmount(c.ID, true); err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrLayerUnknown) {
 		r.Logger.Debug("unmounting container", "id", c.ID, "err", err)
 	}
@@ -144,7 +151,10 @@ func (r *Runtime) Delete(c *Container) error {
 	if c.Host.AutoRemove {
 		defer r.removeAnonymousVolumes(c)
 	}
-	err := r.Store.DeleteContainer(c.ID)
+	var err error
+	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
+		err = r.Store.DeleteContainer(c.ID)
+	}
 	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
 		// The layer may still count a mount from the dead init: drop it and try again.
 		r.Store.Unmount(c.ID, true)
@@ -153,7 +163,7 @@ func (r *Runtime) Delete(c *Container) error {
 	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
 		return fmt.Errorf("removing the container's layer: %w", err)
 	}
-	return r.Containers.Remove(c.ID)
+	return r.Containers.RemoveNamed(c)
 }
 
 // userdata writes the per-container /etc/hostname, /etc/hosts and /etc/resolv.conf that

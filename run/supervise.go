@@ -99,7 +99,13 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		return code, &StatusError{Code: code, Err: err}
 	}
 	rootfs := c.Host.Rootfs
-	if rootfs == "" {
+	if c.Host.ScratchLayer {
+		mp, err := r.mountScratch(c)
+		if err != nil {
+			return fail(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
+		}
+		rootfs = mp
+	} else if rootfs == "" {
 		mp, err := r.Store.Mount(c.ID, "")
 		if err != nil {
 			return fail(125, fmt.Errorf("mounting the container's root filesystem: %w", err))

@@ -1,0 +1,117 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// A scratch layer is the writable layer of a `sbx run --rm` container on native overlay:
+// a directory of the container's own (DATA/containers/ID/layer) over the image's layers,
+// which stay in the store. A layer in the store costs a start several milliseconds of the
+// store's bookkeeping (its JSON records rewritten under locks, when the layer is made,
+// mounted, unmounted and deleted) for a layer that is thrown away at exit; a plain
+// directory is made and removed in a fraction of that. Nothing else needs such a
+// container's layer in the store: it cannot be started again, and its record and its
+// directory go together.
+
+// maxOverlayData is what mount(2) takes as options: one page, with room to spare.
+const maxOverlayData = 4000
+
+// scratchLower returns the image layers of imageID as overlay lowerdir, top first.
+func (r *Runtime) scratchLower(imageID string) (string, error) {
+	img, err := r.Store.Image(imageID)
+	if err != nil {
+		return "", err
+	}
+	if img.TopLayer == "" {
+		return "", errors.New("the image has no layers")
+	}
+	drv, err := r.Store.GraphDriver()
+	if err != nil {
+		return "", err
+	}
+	md, err := drv.Metadata(img.TopLayer)
+	if err != nil {
+		return "", err
+	}
+	lower := md["UpperDir"]
+	if l := md["LowerDir"]; l != "" {
+		lower += ":" + l
+	}
+	if lower == "" {
+		return "", errors.New("the image's layers have no directories")
+	}
+	return lower, nil
+}
+
+// canScratch says whether a new --rm container from imageID can have a scratch layer:
+// native overlay, and image layers whose paths fit in the mount options (the store's own
+// mounts shorten them through links; a scratch layer does not, so a very deep image
+// takes a store layer).
+func (r *Runtime) canScratch(imageID string) bool {
+	if !r.ScratchLayers {
+		return false
+	}
+	lower, err := r.scratchLower(imageID)
+	return err == nil && len(lower)+3*len(r.Containers.Path(NewID(), "layer/upper")) < maxOverlayData
+}
+
+// mountScratch makes the container's scratch layer and mounts its root filesystem.
+func (r *Runtime) mountScratch(c *Container) (string, error) {
+	lower, err := r.scratchLower(c.ImageID)
+	if err != nil {
+		return "", fmt.Errorf("the image's layers: %w", err)
+	}
+	dir := r.Containers.Path(c.ID, "layer")
+	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+	// The container's / is the upper directory's: it keeps the image's mode and owner, as
+	// a layer the store makes does.
+	var st unix.Stat_t
+	top, _, _ := strings.Cut(lower, ":")
+	if err := unix.Stat(top, &st); err != nil {
+		return "", err
+	}
+	for _, d := range []string{dir, work, merged} {
+		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+	}
+	if err := os.Mkdir(upper, os.FileMode(st.Mode&0o7777)); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	if err := unix.Chmod(upper, st.Mode&0o7777); err != nil {
+		return "", err
+	}
+	if err := unix.Lchown(upper, int(st.Uid), int(st.Gid)); err != nil {
+		return "", err
+	}
+	data := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+	if r.Rootless {
+		// Mounted in a user namespace: overlay keeps its own attributes in user.* xattrs,
+		// as the store's mounts do there.
+		data += ",userxattr"
+	}
+	// volatile: the layer is thrown away at exit, so nothing needs syncing (see createLayer).
+	err = unix.Mount("overlay", merged, "overlay", 0, data+",volatile")
+	if errors.Is(err, syscall.EINVAL) {
+		err = unix.Mount("overlay", merged, "overlay", 0, data) // a kernel before 5.10
+	}
+	if err != nil {
+		return "", fmt.Errorf("mounting overlay: %w", err)
+	}
+	return merged, nil
+}
+
+// unmountScratch undoes the mount; the directory goes with the container's record.
+func (r *Runtime) unmountScratch(c *Container) {
+	merged := r.Containers.Path(c.ID, "layer/merged")
+	if err := unix.Unmount(merged, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		r.Logger.Debug("unmounting the scratch layer", "id", c.ID, "err", err)
+	}
+}
