@@ -128,6 +128,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	if err != nil {
 		return fail(125, err)
 	}
+	seccompReady := compileSeccomp(&cfg.Process)
 	logw, err := newLogWriter(r.logPath(c.ID))
 	if err != nil {
 		return fail(125, err)
@@ -252,6 +253,12 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		pidsFDs = append(pidsFDs, int(f.Fd()))
 	}
 	cfg.Process.PidsLimit = c.Host.PidsLimit
+	if err := seccompReady(); err != nil {
+		st.abort()
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fail(125, err)
+	}
 	if err := proto.Send(syncConn, cfg, pidsFDs...); err != nil {
 		st.abort()
 		cmd.Process.Kill()

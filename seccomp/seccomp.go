@@ -110,6 +110,28 @@ func Compile(o Options) (*Filter, error) {
 	return &Filter{prog: prog, flags: flags}, nil
 }
 
+// Encode returns the compiled program as bytes (8 per instruction, in the machine's byte
+// order) and its flags, for another process to Decode and install: the host side compiles,
+// the container's init only installs.
+func (f *Filter) Encode() (prog []byte, flags uintptr) {
+	if f == nil || len(f.prog) == 0 {
+		return nil, 0
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&f.prog[0])), len(f.prog)*int(unsafe.Sizeof(f.prog[0])))
+	return append([]byte(nil), b...), f.flags
+}
+
+// Decode is the inverse of Encode.
+func Decode(prog []byte, flags uintptr) (*Filter, error) {
+	size := int(unsafe.Sizeof(unix.SockFilter{}))
+	if len(prog) == 0 || len(prog)%size != 0 || len(prog)/size > 0xffff {
+		return nil, fmt.Errorf("seccomp: a compiled filter of %d bytes is not a program", len(prog))
+	}
+	p := make([]unix.SockFilter, len(prog)/size)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&p[0])), len(prog)), prog)
+	return &Filter{prog: p, flags: flags}, nil
+}
+
 // Len is the number of BPF instructions (for tests/debug).
 func (f *Filter) Len() int {
 	if f == nil {

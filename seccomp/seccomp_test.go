@@ -758,3 +758,29 @@ func TestTables(t *testing.T) {
 		}
 	}
 }
+
+// The host side compiles and the container's init installs: the program must cross intact.
+func TestEncodeDecode(t *testing.T) {
+	f, err := Compile(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, flags := f.Encode()
+	g, err := Decode(prog, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Len() != f.Len() || g.flags != f.flags {
+		t.Fatalf("decoded %d instructions, flags %#x; compiled %d, %#x", g.Len(), g.flags, f.Len(), f.flags)
+	}
+	for i := range f.prog {
+		if f.prog[i] != g.prog[i] {
+			t.Fatalf("instruction %d: decoded %+v, compiled %+v", i, g.prog[i], f.prog[i])
+		}
+	}
+	for _, bad := range [][]byte{nil, prog[:len(prog)-1]} {
+		if _, err := Decode(bad, 0); err == nil {
+			t.Errorf("Decode of %d bytes: no error", len(bad))
+		}
+	}
+}

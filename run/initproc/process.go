@@ -41,9 +41,11 @@ func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
 	if err != nil {
 		return err
 	}
-	filter, err := seccomp.Compile(seccomp.Options{Profile: p.Seccomp, Body: p.SeccompBody, Caps: p.Caps})
-	if err != nil {
-		return fail(125, "seccomp: %v", err)
+	var filter *seccomp.Filter
+	if p.Seccomp != seccomp.Unconfined {
+		if filter, err = seccomp.Decode(p.SeccompProg, p.SeccompFlags); err != nil {
+			return fail(125, "%v", err)
+		}
 	}
 	// Without no_new_privs, installing a filter takes CAP_SYS_ADMIN, so it goes in while we
 	// still hold every capability; the calls left to make (setresuid, capset, execve) are

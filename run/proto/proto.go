@@ -64,8 +64,12 @@ type Process struct {
 	NoNewPrivs     bool
 	Seccomp        string // "" docker's default, "unconfined", or a profile path (for messages)
 	SeccompBody    []byte // the profile's content, read on the host side
-	Rlimits        []Rlimit
-	TTY            bool
+	// SeccompProg and SeccompFlags are the filter compiled on the host side
+	// (seccomp.Filter.Encode); the init installs them. Empty with "unconfined".
+	SeccompProg  []byte
+	SeccompFlags uintptr
+	Rlimits      []Rlimit
+	TTY          bool
 	// Init keeps sbx as PID 1 that reaps zombies and forwards signals (--init).
 	Init bool
 }
