@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -19,8 +20,8 @@ type Options struct {
 	// Outbound is "slirp4netns" or "pasta"; "none" gives a namespace with no way out.
 	Outbound string
 	MTU      int
-	// HolderPID is the namespace holder: the outbound helper watches its lifeline pipe
-	// (/proc/HOLDERPID/fd/100) and exits with it.
+	// HolderPID is the namespace holder: slirp4netns watches its lifeline pipe
+	// (/proc/HOLDERPID/fd/100) and exits with it (pasta exits with the namespace itself).
 	HolderPID int
 }
 
@@ -60,7 +61,7 @@ func Open(o Options) (*Space, error) {
 	if err := state.ReadTOML(recPath, &rec); err == nil && rec.Process.Alive() {
 		return s, nil
 	}
-	rec, err = startOutbound(o, path)
+	rec, err = startOutbound(o, f, path)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -100,18 +101,15 @@ func CheckOutbound(kind string) error {
 	return nil
 }
 
-// startOutbound starts the helper that links the namespace to the world. It is started
-// detached from us (its own session) and ends when the holder does.
-func startOutbound(o Options, nsPath string) (outboundRecord, error) {
+// startOutbound starts the helper that links the namespace ns (bind-mounted at nsPath) to
+// the world, and returns once it serves. It is started detached from us (its own session)
+// and ends when the holder does.
+func startOutbound(o Options, ns *os.File, nsPath string) (outboundRecord, error) {
 	if err := CheckOutbound(o.Outbound); err != nil {
 		return outboundRecord{}, err
 	}
-	lifeline, err := os.Open(fmt.Sprintf("/proc/%d/fd/100", o.HolderPID))
-	if err != nil {
-		return outboundRecord{}, fmt.Errorf("opening the holder's lifeline: %w", err)
-	}
-	defer lifeline.Close()
-	log, err := os.OpenFile(filepath.Join(o.Dir, o.Outbound+".log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	logPath := filepath.Join(o.Dir, o.Outbound+".log")
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return outboundRecord{}, err
 	}
@@ -124,14 +122,30 @@ func startOutbound(o Options, nsPath string) (outboundRecord, error) {
 	var cmd *exec.Cmd
 	switch o.Outbound {
 	case "slirp4netns":
+		lifeline, err := os.Open(fmt.Sprintf("/proc/%d/fd/100", o.HolderPID))
+		if err != nil {
+			readyW.Close()
+			return outboundRecord{}, fmt.Errorf("opening the holder's lifeline: %w", err)
+		}
+		defer lifeline.Close()
 		// fd 3 is the lifeline, fd 4 the ready pipe. The host's loopback stays out of reach
 		// (as with docker, a container cannot reach the host's 127.0.0.1).
 		cmd = exec.Command("slirp4netns", "--configure", fmt.Sprintf("--mtu=%d", o.MTU),
 			"--disable-host-loopback", "--exit-fd=3", "--ready-fd=4",
 			"--netns-type=path", nsPath, OutboundDevice)
 		cmd.ExtraFiles = []*os.File{lifeline, readyW}
+	case "pasta":
+		var files []*os.File
+		cmd, files, err = pastaCommand(o, ns, logPath)
+		if err != nil {
+			readyW.Close()
+			return outboundRecord{}, err
+		}
+		defer closeAll(files)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, readyW) // fd 5
 	default:
-		return outboundRecord{}, fmt.Errorf("outbound network stack %q is not supported yet: set outbound = \"slirp4netns\" in config.toml", o.Outbound)
+		readyW.Close()
+		return outboundRecord{}, fmt.Errorf("unknown outbound network stack %q", o.Outbound)
 	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -140,13 +154,14 @@ func startOutbound(o Options, nsPath string) (outboundRecord, error) {
 		return outboundRecord{}, fmt.Errorf("starting %s: %w", o.Outbound, err)
 	}
 	readyW.Close()
-	// A dead helper closes the pipe; a wedged one is given a generous deadline.
+	// The helper writes to the ready pipe once it serves (slirp4netns a byte, pasta its pid);
+	// a dead helper closes the pipe; a wedged one is given a generous deadline.
 	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var b [1]byte
 	if n, err := readyR.Read(b[:]); n != 1 {
 		cmd.Process.Kill()
 		cmd.Wait()
-		why, _ := os.ReadFile(log.Name())
+		why, _ := os.ReadFile(logPath)
 		return outboundRecord{}, fmt.Errorf("%s did not start: %s", o.Outbound, lastLine(string(why), err))
 	}
 	p, err := state.Identify(cmd.Process.Pid)
@@ -157,9 +172,12 @@ func startOutbound(o Options, nsPath string) (outboundRecord, error) {
 	return outboundRecord{Kind: o.Outbound, Process: p}, nil
 }
 
+// logPrefix is pasta's "SECONDS: LEVEL: " before each line of its log file.
+var logPrefix = regexp.MustCompile(`^[0-9]+\.[0-9]+:\s+[A-Za-z]+:\s+`)
+
 func lastLine(s string, fallback error) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
+	if l := logPrefix.ReplaceAllString(strings.TrimSpace(lines[len(lines)-1]), ""); l != "" {
 		return l
 	}
 	return fallback.Error()
