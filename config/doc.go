@@ -57,7 +57,7 @@
 //
 //	[network]
 //	default = "bridge"
-//	outbound = "slirp4netns"    # slirp4netns or pasta
+//	outbound = "slirp4netns"    # slirp4netns or pasta (the passt package)
 //	mtu = 65520                 # 576-65535
 //	icc = true
 //	subnet = "10.88.0.0/16"     # IPv4 CIDR of the default bridge
