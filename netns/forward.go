@@ -10,6 +10,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Port is one published port. HostPort 0 asks for any free port.
@@ -24,7 +27,8 @@ type Port struct {
 // container's supervisor: its listeners are in the supervisor's (the host's) network
 // namespace, each connection is dialled from a thread inside the bridge namespace, and the
 // bytes move by splice (Go's TCPConn.ReadFrom). There is no process per port, and the ports
-// are released when the supervisor exits.
+// are released when the supervisor exits. A TCP connection keeps the client's address where
+// it can (see dialAs); UDP flows come from the gateway's address.
 type Forwarder struct {
 	space  *Space
 	target netip.Addr
@@ -142,8 +146,68 @@ func (f *Forwarder) serveTCP(ln *net.TCPListener, port int) {
 	}
 }
 
+// dialAs connects to the container from inside the bridge namespace with the client's own
+// address as the source, so that the container sees who connected. The socket is
+// transparent (IP_TRANSPARENT, allowed by CAP_NET_ADMIN in the holder's user namespace,
+// which owns the bridge namespace) and bound to that address; the container answers it
+// through its gateway, and the namespace's rules deliver the answers to the socket (see
+// ApplyRules). Only addresses that the namespace reaches through the outbound device can
+// be used: the host's loopback, the namespace's own and the bridges' addresses, and IPv6
+// clients get a connection from the gateway, as does any failure to set this up.
+func (f *Forwarder) dialAs(from netip.Addr, port int) (net.Conn, error) {
+	var conn net.Conn
+	err := In(f.space.File, func() error {
+		if !reachedOutside(from) {
+			return errNotTransparent
+		}
+		d := net.Dialer{
+			Timeout:   10 * time.Second,
+			LocalAddr: &net.TCPAddr{IP: from.AsSlice()},
+			Control: func(_, _ string, c syscall.RawConn) error {
+				var serr error
+				if err := c.Control(func(fd uintptr) {
+					serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+				}); err != nil {
+					return err
+				}
+				return serr
+			},
+		}
+		var err error
+		conn, err = d.Dial("tcp", net.JoinHostPort(f.target.String(), strconv.Itoa(port)))
+		return err
+	})
+	return conn, err
+}
+
+var errNotTransparent = errors.New("the client's address cannot be kept")
+
+// reachedOutside reports whether the namespace routes addr out through the outbound
+// device: only then does the container's answer to it come back into the namespace (and
+// not, say, to the container's own loopback). It runs inside the namespace.
+func reachedOutside(addr netip.Addr) bool {
+	if !addr.Is4() || addr.IsLoopback() || addr.IsUnspecified() || addr.IsMulticast() {
+		return false
+	}
+	routes, err := netlink.RouteGet(addr.AsSlice())
+	if err != nil || len(routes) == 0 || routes[0].Type != unix.RTN_UNICAST {
+		return false
+	}
+	l, err := netlink.LinkByIndex(routes[0].LinkIndex)
+	return err == nil && l.Attrs().Name == OutboundDevice
+}
+
 func (f *Forwarder) relayTCP(client *net.TCPConn, port int) {
-	up, err := f.dial("tcp", port)
+	up, err := net.Conn(nil), errNotTransparent
+	if from, ok := netip.AddrFromSlice(client.RemoteAddr().(*net.TCPAddr).IP); ok {
+		up, err = f.dialAs(from.Unmap(), port)
+	}
+	// A container that refuses or does not answer is not asked twice; a socket that could
+	// not be made transparent (or bound) falls back to the gateway's address.
+	var ne net.Error
+	if err != nil && !errors.Is(err, syscall.ECONNREFUSED) && !(errors.As(err, &ne) && ne.Timeout()) {
+		up, err = f.dial("tcp", port)
+	}
 	if err != nil {
 		client.Close() // the client sees the connection closed, as with docker's proxy
 		return

@@ -25,8 +25,27 @@ func setupNamespace() error {
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0); err != nil {
 		return fmt.Errorf("enabling forwarding in the bridge namespace: %w", err)
 	}
+	// Replies to the forwarder's transparent sockets (see ApplyRules) are marked; a marked
+	// packet is delivered locally whatever its destination, instead of leaving by tap0.
+	rule := netlink.NewRule()
+	rule.Mark, rule.Table, rule.Priority = transparentMark, transparentTable, 100
+	if err := netlink.RuleAdd(rule); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("routing replies to published ports: %w", err)
+	}
+	local := &netlink.Route{LinkIndex: lo.Attrs().Index, Type: unix.RTN_LOCAL, Scope: netlink.SCOPE_HOST,
+		Table: transparentTable, Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}}
+	if err := netlink.RouteReplace(local); err != nil {
+		return fmt.Errorf("routing replies to published ports: %w", err)
+	}
 	return nil
 }
+
+// transparentMark marks packets for the forwarder's transparent sockets, and
+// transparentTable is the routing table that delivers them locally.
+const (
+	transparentMark  = 0x5b0
+	transparentTable = 0x5b0
+)
 
 // Bridge is one network's bridge in the namespace.
 type Bridge struct {

@@ -19,6 +19,9 @@ import (
 // empty ruleset in the same transaction is safe, and a crash can never leave half a set.
 //
 //   - ip sbx postrouting: traffic leaving through the outbound device is masqueraded.
+//   - ip sbx prerouting: a TCP packet for one of the forwarder's transparent sockets (a
+//     reply to a connection dialled from a published port's client address) is marked,
+//     so that it is routed to the socket instead of out to that address.
 //   - ip sbx forward: each bridge talks only to itself and the outbound device (networks
 //     are isolated from each other, as docker's are); an internal network not even to that.
 //   - bridge sbx forward: on a network with icc off, traffic between containers is dropped
@@ -44,6 +47,14 @@ func (s *Space) ApplyRules(networks []*Network, leases []Lease) error {
 			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
 		c.AddRule(&nftables.Rule{Table: ip, Chain: post, Exprs: join(
 			ifname(expr.MetaKeyOIFNAME, OutboundDevice, true), []expr.Any{&expr.Masq{}})})
+		pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: ip, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityMangle})
+		c.AddRule(&nftables.Rule{Table: ip, Chain: pre, Exprs: join(l4(unix.IPPROTO_TCP), []expr.Any{
+			&expr.Socket{Key: expr.SocketKeyTransparent, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{1}},
+			&expr.Immediate{Register: 1, Data: binary.NativeEndian.AppendUint32(nil, transparentMark)},
+			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+		})})
 		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: ip, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
 		for _, n := range networks {
@@ -104,6 +115,7 @@ func (s *Space) ApplyRules(networks []*Network, leases []Lease) error {
 // rulesInput is everything ApplyRules' rule set depends on, as text.
 func rulesInput(networks []*Network, leases []Lease) string {
 	var b strings.Builder
+	b.WriteString("transparent prerouting\n") // rules that depend on nothing: their version
 	for _, n := range networks {
 		fmt.Fprintf(&b, "net %s %s %v %v\n", n.BridgeName(), n.VethPrefix(), n.Internal, n.ICC)
 		if n.ICC {
