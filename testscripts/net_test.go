@@ -137,3 +137,54 @@ func udpEchoServerMain() {
 		conn.WriteTo(buf[:n], from)
 	}
 }
+
+// tcpPeerServerMain is the tcppeerserver program, run inside containers: it answers every
+// TCP connection on the port given as its argument with the address the connection came
+// from, as the container sees it, and closes it.
+func tcpPeerServerMain() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: tcppeerserver PORT")
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", ":"+os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		fmt.Fprintf(c, "peer %s\n", host)
+		c.Close()
+	}
+}
+
+// cmdTCPPeer connects to HOST:PORT until a line comes back (a tcppeerserver behind a
+// published port), with a deadline, and writes that line to stdout.
+func cmdTCPPeer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tcppeer HOST:PORT")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", args[0], 2*time.Second)
+		if err == nil {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := io.ReadAll(c)
+			c.Close()
+			if err == nil && strings.HasSuffix(string(line), "\n") {
+				fmt.Fprint(ts.Stdout(), string(line))
+				return
+			}
+			last = fmt.Errorf("read %q: %v", line, err)
+		} else {
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("no answer from %s within 30s (last: %v)", args[0], last)
+}

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		"httpserve": httpserveMain,
 		// Run inside containers: the test binary is built static (see run.sh).
 		"udpechoserver": udpEchoServerMain,
+		"tcppeerserver": tcpPeerServerMain,
 	})
 }
 
@@ -109,6 +110,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			"freeport": cmdFreeport,
 			"waithttp": cmdWaithttp,
 			"udpecho":  cmdUDPEcho,
+			"tcppeer":  cmdTCPPeer,
 			"waitgrep": cmdWaitgrep,
 			"jsonkeys": cmdJSONKeys,
 			"jsonpath": cmdJSONPath,
