@@ -7,8 +7,9 @@
 # 2. Memory per published port: the supervisor's RSS/PSS with 0, 1, 10 and 100 published
 #    ports, and how many processes the container adds (goal: < 1 MB per port, no extra
 #    process); podman's per-container helpers with one published port for comparison.
-# 3. Outbound: iperf3 from a container to a server on the host's address, against
-#    slirp4netns (MTU 65520) alone and pasta alone. Goal: >= 0.9x pasta.
+# 3. Outbound: iperf3 from a container to a server on the host's address, with sbx on
+#    slirp4netns and on pasta (outbound = "pasta", a second store so that it has a holder
+#    of its own), against slirp4netns (MTU 65520) alone and pasta alone. Goal: >= 0.9x pasta.
 # 4. Container to container over the bridge, against a plain veth pair between two network
 #    namespaces. Goal: >= 0.8x veth.
 # 5. Scale: 50 detached containers on the default bridge, time and total PSS of what stays
@@ -57,6 +58,8 @@ fi
 PIDS=()
 U() { runuser -u "$BENCH_USER" -- env -C "$UHOME" HOME="$UHOME" XDG_RUNTIME_DIR= TMPDIR="$UHOME" "$@"; }
 S() { U env SBX_ROOT="$UHOME/sbx" "$SBX" "$@"; }
+# The same user with outbound = "pasta", in a store (and so a holder) of its own.
+SP() { U env SBX_ROOT="$UHOME/sbx-pasta" SBX_CONFIG="$UHOME/pasta.toml" "$SBX" "$@"; }
 # crun (podman's runtime here) refuses hybrid cgroups whose v2 hierarchy lists controllers;
 # podman then runs in a pinned mount namespace that hides that list (as run_start.sh does).
 P() {
@@ -70,6 +73,7 @@ cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	S system reset --force >/dev/null 2>&1
+	SP system reset --force >/dev/null 2>&1
 	[ -n "${nspid:-}" ] && pkill -u "$BENCH_USER" -f "slirp4netns --configure --mtu=65520 --disable-host-loopback $nspid"
 	[ -n "$PODMAN" ] && P rm -af -t 0 >/dev/null 2>&1 && P system reset -f >/dev/null 2>&1
 	ip netns del sbxbench-a 2>/dev/null
@@ -198,6 +202,11 @@ p=$(freeport)
 serve "$TMP/iperf-out.pid" iperf3 -p "$p"
 OUT=$(S run --rm iperf iperf3 -c "$HOST_ADDR" -p "$p" -t "$SECS" -J | gbit) || fail "sbx outbound"
 echo "sbx (slirp4netns, mtu 65520): ${OUT:-?} Gbit/s"
+printf '[network]\noutbound = "pasta"\n' >"$UHOME/pasta.toml"
+chmod 644 "$UHOME/pasta.toml"
+SP image import "$TMP/iperf.tar" iperf >/dev/null
+OUTP=$(SP run --rm iperf iperf3 -c "$HOST_ADDR" -p "$p" -t "$SECS" -J | gbit) || fail "sbx outbound with pasta"
+echo "sbx (pasta, mtu 65520):      ${OUTP:-?} Gbit/s"
 # slirp4netns alone: a fresh user+network namespace wired by slirp4netns, no bridge.
 U unshare -rn sh -c 'echo $$ > "$0"; exec sleep 1000' "$UHOME/ns.pid" &
 for _ in $(seq 100); do [ -s "$UHOME/ns.pid" ] && break; sleep 0.05; done
@@ -211,7 +220,7 @@ echo "slirp4netns alone:       ${SLIRP:-?} Gbit/s  (sbx/slirp4netns $(ratio "${O
 # pasta gives its namespace the host's own address, so the host is reached through the
 # gateway address, which pasta maps to the host.
 PASTA=$(U pasta --config-net -- sh -c 'exec iperf3 -c "$(ip -4 route show default | awk "{ print \$3; exit }")" -p "$0" -t "$1" -J' "$p" "$SECS" 2>/dev/null | gbit) || fail "pasta alone"
-echo "pasta alone:             ${PASTA:-?} Gbit/s  (sbx/pasta $(ratio "${OUT:-0}" "${PASTA:-0}"), goal >= 0.9)"
+echo "pasta alone:             ${PASTA:-?} Gbit/s  (sbx/pasta $(ratio "${OUT:-0}" "${PASTA:-0}"), sbx on pasta/pasta $(ratio "${OUTP:-0}" "${PASTA:-0}"), goal >= 0.9)"
 
 echo "== 4. container to container (${SECS}s each)"
 S run -d --name c2c iperf iperf3 -s >/dev/null
