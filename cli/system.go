@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -254,6 +255,8 @@ func systemCommand(e *env) *ucli.Command {
 					if err := os.RemoveAll(graph); err != nil {
 						return err
 					}
+					// The init programs kept for starts (run.Runtime.InitDir).
+					os.RemoveAll(filepath.Join(e.paths.RuntimeDir, "init"))
 					return os.RemoveAll(e.paths.DataDir)
 				},
 			},

@@ -8,14 +8,23 @@ import (
 )
 
 // initExecutable names the program the supervisor starts as a container's init: the small
-// init embedded in sbx (package initbin), executed from its memfd, which starts in a
-// fraction of the time sbx takes, or else sbx itself. The caller closes f (a nil *os.File
-// for sbx, whose Close is a harmless error) once the init has started.
+// init embedded in sbx (package initbin), which starts in a fraction of the time sbx takes,
+// or else sbx itself. The small init is executed from its file in the user's runtime
+// directory (InitDir), written once per build and boot; without one, from a memfd filled
+// for this start. The
+// caller closes f (a nil *os.File when there is no memfd, whose Close is a harmless error)
+// once the init has started.
 //
-// With --init the init stays as the container's PID 1: its program would keep the memfd's
-// pages (unswappable shared memory) for the container's whole life, where sbx's own pages
-// are the page cache every sbx process shares. So --init runs sbx itself.
-func initExecutable(stays bool) (path string, f *os.File, err error) {
+// With --init the init stays as the container's PID 1: a memfd's pages (unswappable shared
+// memory) would stay with it for the container's whole life, where sbx's own pages are the
+// page cache every sbx process shares. So --init runs sbx itself.
+func (r *Runtime) initExecutable(stays bool) (path string, f *os.File, err error) {
+	if !stays && r.InitDir != "" {
+		if path, err := initbin.InDir(r.InitDir); err == nil && path != "" {
+			return path, nil, nil
+		}
+		// A full or read-only runtime directory: the memfd still works.
+	}
 	if !stays {
 		f, err = initbin.Open()
 	}

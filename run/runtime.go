@@ -33,6 +33,9 @@ type Runtime struct {
 	// ScratchLayers: the store is native overlay, so `sbx run --rm` containers may have a
 	// scratch layer (see scratch.go).
 	ScratchLayers bool
+	// InitDir is where the container init program is kept for every start, in the user's
+	// runtime directory ("" for a memfd per start; see initExecutable).
+	InitDir string
 }
 
 // StatusError is a failure with docker's exit status for it: 125 for sbx's own errors in

@@ -149,7 +149,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	syncConn := conn.(*net.UnixConn)
 	defer syncConn.Close()
 
-	exe, initFile, err := initExecutable(c.Host.Init)
+	exe, initFile, err := r.initExecutable(c.Host.Init)
 	if err != nil {
 		childF.Close()
 		return fail(125, err)
