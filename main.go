@@ -19,6 +19,7 @@ import (
 
 	"github.com/sbx-dev/sbx/cli"
 	"github.com/sbx-dev/sbx/run"
+	_ "github.com/sbx-dev/sbx/run/idlesup" // a detached container's supervisor once it only waits
 	"github.com/sbx-dev/sbx/run/initproc"
 	"github.com/sbx-dev/sbx/run/proto"
 	"github.com/sbx-dev/sbx/userns"
