@@ -61,7 +61,7 @@ func NewApp(o Options) *ucli.App {
 	app.Commands = append(app.Commands, buildCommand(e), builderCommand(e))
 	app.Commands = append(app.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
 		stopCommand(e), killCommand(e), rmCommand(e), waitCommand(e), logsCommand(e), inspectCommand(e),
-		execCommand(e), superviseCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),
+		execCommand(e), superviseCommand(e), finishCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),
 		kubeCommand(e), pauseCommand())
 	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
 	for _, c := range app.Commands {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -392,6 +393,9 @@ func (e *env) startDetached(rt *run.Runtime, ctr *run.Container) error {
 	n, _ := r.Read(msg[:])
 	line := strings.TrimSpace(string(msg[:n]))
 	if line == "ok" {
+		// The supervisor closes the pipe once it has settled (the idle supervisor in place,
+		// see run.Stdio.Ready): from then on it is found as it will stay.
+		io.Copy(io.Discard, r)
 		return nil
 	}
 	if line == "" {
@@ -404,6 +408,28 @@ func (e *env) startDetached(rt *run.Runtime, ctr *run.Container) error {
 		status = 125
 	}
 	return &run.StatusError{Code: status, Err: errors.New(text)}
+}
+
+// finishCommand is the detached supervisor's last stage (hidden): the idle supervisor
+// (package run/idlesup) executes it in its own process once the container has exited, with
+// the exit status, and it records the exit and releases what the container held. The
+// reference on the holder is still fd 4, inherited; it stays open until this process exits.
+func finishCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:   "__finish",
+		Hidden: true,
+		Action: func(c *ucli.Context) error {
+			status, err := strconv.Atoi(c.Args().Get(1))
+			if err != nil || c.NArg() != 2 {
+				return errors.New("usage: sbx __finish ID STATUS")
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			return rt.FinishDetached(c.Args().First(), status)
+		},
+	}
 }
 
 // superviseCommand is the detached supervisor's entry point (hidden).
@@ -420,7 +446,10 @@ func superviseCommand(e *env) *ucli.Command {
 				fmt.Fprintf(ready, "125 %v\n", err)
 				return err
 			}
-			_, err = rt.Supervise(c.Args().First(), run.Stdio{}, func(err error) {
+			// The reference goes along when the supervisor becomes the idle one (Hold), and
+			// the starter waits until it has (Ready).
+			stdio := run.Stdio{Hold: []*os.File{ref}, Ready: ready}
+			_, err = rt.Supervise(c.Args().First(), stdio, func(err error) {
 				if err != nil {
 					code := 125
 					var se *run.StatusError
@@ -428,13 +457,9 @@ func superviseCommand(e *env) *ucli.Command {
 						code = se.Code
 					}
 					fmt.Fprintf(ready, "%d %s\n", code, OneLine(err))
+					ready.Close()
 				} else {
 					fmt.Fprintln(ready, "ok")
-				}
-				ready.Close()
-				if err == nil {
-					// From here on this process only waits and relays output.
-					run.ShedStartupMemory()
 				}
 			})
 			return err

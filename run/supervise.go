@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sbx-dev/sbx/netns"
 	"github.com/sbx-dev/sbx/run/proto"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/state"
@@ -33,6 +34,15 @@ type Stdio struct {
 	// Signals, from CatchSignals, holds the signals sent to sbx since before the container
 	// was created; nil: Supervise starts catching them itself.
 	Signals chan os.Signal
+	// Hold, for a detached supervisor, are descriptors it keeps open until the container is
+	// gone and released (its reference on the user's namespace holder). They keep their
+	// numbers when the supervisor becomes the idle one and then the finisher.
+	Hold []*os.File
+	// Ready, for a detached supervisor, is the pipe its starter waits on. Started reports
+	// on it; Supervise closes it once the supervisor has settled: after the handover to the
+	// idle supervisor (which closes it), so that a script that looks for the supervisor
+	// right after `sbx run -d` never catches it in the middle of execve.
+	Ready *os.File
 }
 
 // Started is called once the container's command runs (or failed to start).
@@ -63,6 +73,30 @@ func (r *Runtime) Supervise(id string, stdio Stdio, started Started) (int, error
 	status, err := r.supervise(c, stdio, started)
 	r.finish(c, status, err)
 	return status, err
+}
+
+// FinishDetached is the last stage of a detached supervisor that handed the waiting over to
+// the idle one (package idlesup): the container exited with status and its output is in
+// the log. It releases what supervise releases on its way out, in the same order (cgroups,
+// then the network), and records the exit with finish. It runs in the supervisor's own
+// process, so the record still names it as the supervisor until it exits.
+func (r *Runtime) FinishDetached(id string, status int) error {
+	c, err := r.Containers.Load(id)
+	if err != nil {
+		return err
+	}
+	removeCgroups(c.ID, containerLimits(c))
+	if bridged(c.Host.NetworkMode) && r.Net.Networks != nil {
+		space, err := netns.OpenExisting(r.Net.Dir)
+		if err != nil {
+			r.Logger.Debug("opening the bridge namespace", "id", c.ID, "err", err)
+		} else {
+			// Published ports keep the Go supervisor: there is no forwarder to close here.
+			(&netSetup{r: r, c: c, space: space}).release()
+		}
+	}
+	r.finish(c, status, nil)
+	return nil
 }
 
 // finish records how the container ended and releases what it held.
@@ -205,13 +239,15 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		childF.Close()
 		return fail(125, err)
 	}
-	err = startKeepingThread(cmd)
+	keeper, err := startKeepingThread(cmd)
 	childF.Close()
 	initFile.Close() // the init runs it now (or never will): its pages go when it execs
 	if err != nil {
 		st.abort()
 		return fail(125, fmt.Errorf("starting the container: %w", err))
 	}
+	// Every path from here on reaps the init before it returns.
+	defer keeper.release()
 	// From here on the child exists: every failure path must reap it.
 	st.started()
 	pid, _ := state.Identify(cmd.Process.Pid)
@@ -296,6 +332,21 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	}
 	started(nil)
 
+	// Signals sent to sbx go to the container's init.
+	stopSignals := st.forwardSignals(cmd.Process, stdio, stdio.Signals)
+	if stdio.Out == nil {
+		// Detached: from here on this process only waits and logs. Without published ports
+		// (the forwarder is Go and lives here) the small idle supervisor does that instead;
+		// handOver returns only if it could not be started.
+		if nw == nil || nw.fwd == nil {
+			err := r.handOver(keeper, c, st, logw, stdio.Ready, stdio.Hold)
+			r.Logger.Debug("keeping the Go supervisor", "id", c.ID, "err", err)
+		}
+		if stdio.Ready != nil {
+			stdio.Ready.Close()
+		}
+		ShedStartupMemory()
+	}
 	st.copy(stdio, logw)
 	var timedOut atomic.Bool // set by the timer's goroutine
 	var timer *time.Timer
@@ -305,8 +356,6 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			stopProcess(cmd.Process.Pid, c.Config.StopSignal, time.Duration(c.Host.StopTimeout)*time.Second)
 		})
 	}
-	// Signals sent to sbx go to the container's init.
-	stopSignals := st.forwardSignals(cmd.Process, stdio, stdio.Signals)
 	waitErr := cmd.Wait()
 	stopSignals()
 	if timer != nil {
@@ -334,15 +383,19 @@ func exitStatus(ps *os.ProcessState, err error) int {
 	return ws.ExitStatus()
 }
 
-// stopProcess sends the stop signal, then SIGKILL after grace.
-func stopProcess(pid int, stopSignal string, grace time.Duration) {
-	sig := syscall.SIGTERM
-	if stopSignal != "" {
-		if s, err := spec.ParseSignal(stopSignal); err == nil {
-			sig = syscall.Signal(s)
+// stopSignal is the signal a container's StopSignal names; SIGTERM by default.
+func stopSignal(name string) syscall.Signal {
+	if name != "" {
+		if s, err := spec.ParseSignal(name); err == nil {
+			return syscall.Signal(s)
 		}
 	}
-	syscall.Kill(pid, sig)
+	return syscall.SIGTERM
+}
+
+// stopProcess sends the stop signal, then SIGKILL after grace.
+func stopProcess(pid int, stopSig string, grace time.Duration) {
+	syscall.Kill(pid, stopSignal(stopSig))
 	if !waitGone(pid, grace) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -406,6 +459,10 @@ func (s *streamLog) Write(p []byte) (int, error) {
 	s.buf = append(s.buf, p...)
 	for {
 		i := bytes.IndexByte(s.buf, '\n')
+		if i < 0 && len(s.buf) >= maxLogLine {
+			// docker's json-file splits long lines: the rest follows in the next entry.
+			i = maxLogLine - 1
+		}
 		if i < 0 {
 			break
 		}
@@ -414,6 +471,10 @@ func (s *streamLog) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// maxLogLine is the longest log entry; the idle supervisor (package idlesup) splits at the
+// same length.
+const maxLogLine = 16 * 1024
 
 // Flush logs what is left of an unterminated last line.
 func (s *streamLog) Flush() {
@@ -442,28 +503,50 @@ func lastLine(f *os.File) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// startKeepingThread starts cmd from an OS thread that is kept, locked and idle, until the
-// process is reaped. Pdeathsig fires when the thread that forked exits, not the process;
-// Go ends any thread whose goroutine exits locked (package netns does that on purpose), so
-// the forking thread must never go back to the pool while the container lives.
-func startKeepingThread(cmd *exec.Cmd) error {
+// keeper is the OS thread that forked a container's init. Pdeathsig fires when the thread
+// that forked exits, not the process; Go ends any thread whose goroutine exits locked
+// (package netns does that on purpose), so the forking thread is kept, locked and idle,
+// until the init is reaped. It is also the only thread that may execute the idle supervisor:
+// execve from any other thread ends this one first, and the init with it (the thread that
+// calls execve survives it as the process's only thread, its children still its own).
+type keeper struct {
+	pid  int // the init
+	do   chan func()
+	done chan struct{}
+}
+
+// startKeepingThread starts cmd from a new keeper thread.
+func startKeepingThread(cmd *exec.Cmd) (*keeper, error) {
+	k := &keeper{do: make(chan func()), done: make(chan struct{})}
 	started := make(chan error)
 	go func() {
 		runtime.LockOSThread()
 		err := cmd.Start()
 		started <- err
-		if err == nil {
-			// Wait, not Process.Wait: cmd.Wait also runs in the caller; this only
-			// parks until the process is gone.
-			for {
-				var info unix.Siginfo
-				werr := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-				if werr != unix.EINTR {
-					break
-				}
+		for err == nil {
+			select {
+			case f := <-k.do:
+				f()
+				continue
+			case <-k.done:
 			}
+			break
 		}
 		runtime.UnlockOSThread()
 	}()
-	return <-started
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	k.pid = cmd.Process.Pid
+	return k, nil
 }
+
+// run runs f on the keeper thread.
+func (k *keeper) run(f func()) {
+	ran := make(chan struct{})
+	k.do <- func() { f(); close(ran) }
+	<-ran
+}
+
+// release lets the thread go back to the pool: the init has been reaped.
+func (k *keeper) release() { close(k.done) }

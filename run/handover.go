@@ -1,0 +1,89 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// envIdle makes sbx start as the idle supervisor; package idlesup's constructor reads it.
+const envIdle = "_SBX_IDLE"
+
+// handOver makes this detached supervisor, once its container's command runs, the idle
+// supervisor of package idlesup: the same process re-executed from the keeper thread, in C
+// only, a few hundred KiB instead of the Go runtime's megabytes. It logs the output, passes
+// signals on, enforces --timeout and, when the container has exited, runs `sbx __finish`,
+// which ends the way supervise does (FinishDetached). handOver returns only when the
+// execve failed; everything is then as it was and the Go supervisor goes on.
+//
+// What crosses the execve is the init's pid (still this process's child, and the thread
+// that forked it is the one that survives execve), the output descriptors, the log, the
+// starter's pipe (closed once the idle supervisor runs), the descriptors in hold, and the
+// --timeout deadline on CLOCK_MONOTONIC, which counts on
+// across execve.
+func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File) error {
+	out, errFD := -1, -1
+	if st.master != nil {
+		out = int(st.master.Fd())
+	} else {
+		out, errFD = int(st.outR.Fd()), int(st.errR.Fd())
+	}
+	logFD := int(logw.f.Fd())
+	spec := fmt.Sprintf("id=%s,pid=%d,out=%d,err=%d,log=%d", c.ID, k.pid, out, errFD, logFD)
+	if d := c.Host.Timeout.Duration; d > 0 {
+		var now unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
+			return err
+		}
+		grace := time.Duration(c.Host.StopTimeout) * time.Second
+		spec += fmt.Sprintf(",deadline=%d,sig=%d,grace=%d", now.Nano()+int64(d), stopSignal(c.Config.StopSignal), int64(grace))
+	}
+	fds := []int{out, logFD}
+	if ready != nil {
+		spec += fmt.Sprintf(",ready=%d", ready.Fd())
+		fds = append(fds, int(ready.Fd()))
+	}
+	if errFD >= 0 {
+		fds = append(fds, errFD)
+	}
+	for _, f := range hold {
+		fds = append(fds, int(f.Fd()))
+	}
+	for _, fd := range fds {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return err
+		}
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envIdle+"=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, envIdle+"="+spec)
+	// Blocked on the thread that executes, these stay blocked and pending across execve
+	// until the idle supervisor reads them from its signalfd: none is lost in between, and
+	// none kills it by its default action first. (One that the Go runtime takes on another
+	// thread in the last moments is passed on by forwardSignals, unless execve wins.)
+	var block unix.Sigset_t
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD} {
+		block.Val[(sig-1)/64] |= 1 << ((uint(sig) - 1) % 64)
+	}
+	var err error
+	k.run(func() {
+		var old unix.Sigset_t
+		if err = unix.PthreadSigmask(unix.SIG_BLOCK, &block, &old); err != nil {
+			return
+		}
+		err = syscall.Exec("/proc/self/exe", os.Args, env)
+		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	})
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+	}
+	return fmt.Errorf("executing the idle supervisor: %w", err)
+}
