@@ -459,7 +459,7 @@ func (s *streamLog) Write(p []byte) (int, error) {
 	s.buf = append(s.buf, p...)
 	for {
 		i := bytes.IndexByte(s.buf, '\n')
-		if i < 0 && len(s.buf) >= maxLogLine {
+		if (i < 0 && len(s.buf) >= maxLogLine) || i >= maxLogLine {
 			// docker's json-file splits long lines: the rest follows in the next entry.
 			i = maxLogLine - 1
 		}
