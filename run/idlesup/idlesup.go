@@ -350,8 +350,10 @@ static void sbx_idle(const char *spec) {
 		if (reaped && pty)
 			next = drain_until;
 		int timeout = -1;
-		if (next >= 0)
-			timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		if (next >= 0) {
+			long long ms = next <= now ? 0 : (next - now + 999999) / 1000000;
+			timeout = ms > 3600000 ? 3600000 : (int)ms; // a --timeout of weeks: wake hourly
+		}
 
 		struct pollfd pfd[3];
 		int np = 0;
