@@ -246,9 +246,9 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		st.abort()
 		return fail(125, fmt.Errorf("starting the container: %w", err))
 	}
-	// Every path from here on reaps the init before it returns.
+	// From here on the child exists: every failure path must reap it. The keeper thread
+	// goes back to the pool on return, once the init has been reaped.
 	defer keeper.release()
-	// From here on the child exists: every failure path must reap it.
 	st.started()
 	pid, _ := state.Identify(cmd.Process.Pid)
 	r.Containers.Update(c.ID, func(c *Container) error { c.State.Pid = pid; return nil })
