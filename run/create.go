@@ -195,7 +195,7 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		}
 		c.Image = o.Image
 		c.ImageID = img.ID
-		c.Host.ScratchLayer = o.AutoRemove && o.StartNow && r.canScratch(img.ID)
+		c.Host.ScratchLayer = r.canScratch(img.ID)
 	}
 	ic := imgCfg.Config
 	c.Config.Entrypoint = ic.Entrypoint

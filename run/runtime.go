@@ -30,8 +30,8 @@ type Runtime struct {
 	LayerLockShared func() (func(), error)
 	// Net reaches the user's networks; a zero value gives containers no bridge networking.
 	Net NetConfig
-	// ScratchLayers: the store is native overlay, so `sbx run --rm` containers may have a
-	// scratch layer (see scratch.go).
+	// ScratchLayers: the store is native overlay, so containers may have a scratch layer
+	// (see scratch.go).
 	ScratchLayers bool
 	// InitDir is where the container init program is kept for every start, in the user's
 	// runtime directory ("" for a memfd per start; see initExecutable).

@@ -11,14 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A scratch layer is the writable layer of a `sbx run --rm` container on native overlay:
-// a directory of the container's own (DATA/containers/ID/layer) over the image's layers,
-// which stay in the store. A layer in the store costs a start several milliseconds of the
-// store's bookkeeping (its JSON records rewritten under locks, when the layer is made,
-// mounted, unmounted and deleted) for a layer that is thrown away at exit; a plain
-// directory is made and removed in a fraction of that. Nothing else needs such a
-// container's layer in the store: it cannot be started again, and its record and its
-// directory go together.
+// A scratch layer is a container's writable layer on native overlay: a directory of the
+// container's own (DATA/containers/ID/layer) over the image's layers, which stay in the
+// store. A layer in the store costs every container several milliseconds of the store's
+// bookkeeping (its JSON records rewritten under locks when the layer is made, mounted,
+// unmounted and deleted); a plain directory is made, mounted and removed in a fraction of
+// that. Nothing needs a container's layer to be in the store: it goes with the container's
+// record and directory, a restart mounts it again, and an image a container uses is kept
+// because `sbx rmi` asks sbx's records (image.Images.UsedBy).
 
 // maxOverlayData is what mount(2) takes as options: one page, with room to spare.
 const maxOverlayData = 4000
@@ -50,7 +50,7 @@ func (r *Runtime) scratchLower(imageID string) (string, error) {
 	return lower, nil
 }
 
-// canScratch says whether a new --rm container from imageID can have a scratch layer:
+// canScratch says whether a new container from imageID can have a scratch layer:
 // native overlay, and image layers whose paths fit in the mount options (the store's own
 // mounts shorten them through links; a scratch layer does not, so a very deep image
 // takes a store layer).
@@ -97,10 +97,14 @@ func (r *Runtime) mountScratch(c *Container) (string, error) {
 		// as the store's mounts do there.
 		data += ",userxattr"
 	}
-	// volatile: the layer is thrown away at exit, so nothing needs syncing (see createLayer).
-	err = unix.Mount("overlay", merged, "overlay", 0, data+",volatile")
-	if errors.Is(err, syscall.EINVAL) {
-		err = unix.Mount("overlay", merged, "overlay", 0, data) // a kernel before 5.10
+	if c.Host.AutoRemove {
+		// volatile: the layer is thrown away at exit, so nothing needs syncing (see
+		// createLayer). A layer that is kept is not volatile: after a crash overlay
+		// refuses to mount a volatile one again.
+		err = unix.Mount("overlay", merged, "overlay", 0, data+",volatile")
+	}
+	if !c.Host.AutoRemove || errors.Is(err, syscall.EINVAL) {
+		err = unix.Mount("overlay", merged, "overlay", 0, data) // kept, or a kernel before 5.10
 	}
 	if err != nil {
 		return "", fmt.Errorf("mounting overlay: %w", err)
