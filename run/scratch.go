@@ -59,7 +59,10 @@ func (r *Runtime) canScratch(imageID string) bool {
 		return false
 	}
 	lower, err := r.scratchLower(imageID)
-	return err == nil && len(lower)+3*len(r.Containers.Path(NewID(), "layer/upper")) < maxOverlayData
+	// The upper, work and merged directories' paths come on top, each about as long as
+	// this one.
+	own := len(r.Containers.Path(strings.Repeat("0", 64), "layer/upper"))
+	return err == nil && len(lower)+3*own < maxOverlayData
 }
 
 // mountScratch makes the container's scratch layer and mounts its root filesystem.
