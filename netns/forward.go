@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -29,19 +30,35 @@ type Port struct {
 // bytes move by splice (Go's TCPConn.ReadFrom). There is no process per port, and the ports
 // are released when the supervisor exits. A TCP connection keeps the client's address where
 // it can (see dialAs); UDP flows come from the gateway's address.
+//
+// A forwarder whose ports are all TCP can instead be handed to the idle supervisor (package
+// run/idlesup), which relays the same listeners in C (see Handoff); UDP is served in Go only.
 type Forwarder struct {
 	space  *Space
 	target netip.Addr
 	mu     sync.Mutex
 	closed bool
 	closer map[io.Closer]bool // listeners and live connections
+	tcp    []tcpPort
+	udp    []udpPort
+}
+
+type tcpPort struct {
+	ln   *net.TCPListener
+	port int // the container's
+}
+
+type udpPort struct {
+	conn *net.UDPConn
+	port int
 }
 
 // udpIdle is how long a UDP flow with no traffic keeps its socket in the namespace.
 const udpIdle = 2 * time.Minute
 
 // Listen binds every port before the container starts, so a port in use is an error
-// that stops the start. It returns the ports as bound (HostPort filled in).
+// that stops the start. It returns the ports as bound (HostPort filled in). Nothing is
+// accepted before Serve: connections wait in the listeners' backlog.
 func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, error) {
 	f := &Forwarder{space: space, target: target, closer: map[io.Closer]bool{}}
 	var bound []Port
@@ -57,7 +74,7 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 			conn := pc.(*net.UDPConn)
 			p.HostPort = conn.LocalAddr().(*net.UDPAddr).Port
 			f.closer[conn] = true
-			go f.serveUDP(conn, p.ContainerPort)
+			f.udp = append(f.udp, udpPort{conn, p.ContainerPort})
 		default:
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -66,11 +83,55 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 			}
 			p.HostPort = ln.Addr().(*net.TCPAddr).Port
 			f.closer[ln] = true
-			go f.serveTCP(ln.(*net.TCPListener), p.ContainerPort)
+			f.tcp = append(f.tcp, tcpPort{ln.(*net.TCPListener), p.ContainerPort})
 		}
 		bound = append(bound, p)
 	}
 	return f, bound, nil
+}
+
+// Serve starts relaying every port in this process.
+func (f *Forwarder) Serve() {
+	for _, p := range f.tcp {
+		go f.serveTCP(p.ln, p.port)
+	}
+	for _, p := range f.udp {
+		go f.serveUDP(p.conn, p.port)
+	}
+}
+
+// Listener is one bound TCP port as another process relays it: the listening socket's
+// descriptor (in the host's network namespace) and where its connections go.
+type Listener struct {
+	FD     int
+	Target netip.AddrPort
+}
+
+// Handoff is what the idle supervisor needs to relay this forwarder's ports itself: the
+// listeners (descriptors the forwarder still owns), the bridge namespace to dial from, and
+// the outbound device, through which the namespace must route a client's address for the
+// connection to keep it (see dialAs). ok is false when a port is UDP, or when this process
+// cannot enter the namespace (then neither could the idle supervisor, which has the same
+// credentials): the Go forwarder must stay.
+func (f *Forwarder) Handoff() (ls []Listener, ns *os.File, outbound string, ok bool) {
+	if len(f.udp) > 0 || len(f.tcp) == 0 {
+		return nil, nil, "", false
+	}
+	if err := In(f.space.File, func() error { return nil }); err != nil {
+		return nil, nil, "", false
+	}
+	for _, p := range f.tcp {
+		rc, err := p.ln.SyscallConn()
+		if err != nil {
+			return nil, nil, "", false
+		}
+		var fd int
+		if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
+			return nil, nil, "", false
+		}
+		ls = append(ls, Listener{FD: fd, Target: netip.AddrPortFrom(f.target, uint16(p.port))})
+	}
+	return ls, f.space.File, OutboundDevice, true
 }
 
 func portError(p Port, err error) error {

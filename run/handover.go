@@ -8,7 +8,18 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbx-dev/sbx/netns"
 )
+
+// handoff says whether the idle supervisor can take over a detached container's
+// supervision with fwd, its published ports (nil: none), and what it then needs to relay them.
+func handoff(fwd *netns.Forwarder) ([]netns.Listener, *os.File, string, bool) {
+	if fwd == nil {
+		return nil, nil, "", true
+	}
+	return fwd.Handoff()
+}
 
 // envIdle makes sbx start as the idle supervisor; package idlesup's constructor reads it.
 const envIdle = "_SBX_IDLE"
@@ -25,7 +36,11 @@ const envIdle = "_SBX_IDLE"
 // starter's pipe (closed once the idle supervisor runs), the descriptors in hold, and the
 // --timeout deadline on CLOCK_MONOTONIC, which counts on
 // across execve.
-func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File) error {
+//
+// Published TCP ports cross too: the listening sockets (bound in the host's network
+// namespace, and staying there), the bridge namespace the idle supervisor enters to dial
+// the container, and the outbound device that decides whether a client's address is kept.
+func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File, ls []netns.Listener, ns *os.File, outbound string) error {
 	out, errFD := -1, -1
 	if st.master != nil {
 		out = int(st.master.Fd())
@@ -52,6 +67,16 @@ func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter
 	}
 	for _, f := range hold {
 		fds = append(fds, int(f.Fd()))
+	}
+	if len(ls) > 0 {
+		// The outbound device's name is last: it is the one field that is not a number.
+		var tcp []string
+		for _, l := range ls {
+			tcp = append(tcp, fmt.Sprintf("%d@%s", l.FD, l.Target))
+			fds = append(fds, l.FD)
+		}
+		spec += fmt.Sprintf(",netns=%d,tcp=%s,outbound=%s", ns.Fd(), strings.Join(tcp, "+"), outbound)
+		fds = append(fds, int(ns.Fd()))
 	}
 	for _, fd := range fds {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {

@@ -91,7 +91,8 @@ func (r *Runtime) FinishDetached(id string, status int) error {
 		if err != nil {
 			r.Logger.Debug("opening the bridge namespace", "id", c.ID, "err", err)
 		} else {
-			// Published ports keep the Go supervisor: there is no forwarder to close here.
+			// The idle supervisor closed the listeners before executing us; a UDP port kept
+			// the Go supervisor. There is no forwarder to close here.
 			(&netSetup{r: r, c: c, space: space}).release()
 		}
 	}
@@ -335,17 +336,26 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	// Signals sent to sbx go to the container's init.
 	stopSignals := st.forwardSignals(cmd.Process, stdio, stdio.Signals)
 	if stdio.Out == nil {
-		// Detached: from here on this process only waits and logs. Without published ports
-		// (the forwarder is Go and lives here) the small idle supervisor does that instead;
-		// handOver returns only if it could not be started.
-		if nw == nil || nw.fwd == nil {
-			err := r.handOver(keeper, c, st, logw, stdio.Ready, stdio.Hold)
-			r.Logger.Debug("keeping the Go supervisor", "id", c.ID, "err", err)
+		// Detached: from here on this process only waits, logs and relays published ports.
+		// The small idle supervisor does that instead, relaying TCP ports itself; a UDP port
+		// keeps the Go supervisor (and its forwarder). handOver returns only if it could not
+		// be started.
+		var fwd *netns.Forwarder
+		if nw != nil {
+			fwd = nw.fwd
 		}
+		err := errors.New("a published port is UDP, or the bridge namespace cannot be entered")
+		if ls, ns, outbound, ok := handoff(fwd); ok {
+			err = r.handOver(keeper, c, st, logw, stdio.Ready, stdio.Hold, ls, ns, outbound)
+		}
+		r.Logger.Debug("keeping the Go supervisor", "id", c.ID, "err", err)
 		if stdio.Ready != nil {
 			stdio.Ready.Close()
 		}
 		ShedStartupMemory()
+	}
+	if nw != nil && nw.fwd != nil {
+		nw.fwd.Serve()
 	}
 	st.copy(stdio, logw)
 	var timedOut atomic.Bool // set by the timer's goroutine

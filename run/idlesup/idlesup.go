@@ -2,7 +2,7 @@
 // a small C program in the sbx binary, run by a constructor before the Go runtime starts.
 //
 // The Go supervisor (run.Runtime.Supervise) sets the container up and starts it; from then
-// on, for a detached container without published ports, it has little left to do but wait,
+// on, for a detached container without published UDP ports, it has little left to do but wait,
 // and a Go process that waits still keeps megabytes of runtime, heap and mapped code. So it
 // re-executes sbx from the thread that forked the container's init, with _SBX_IDLE set and
 // the descriptors it needs inherited, and this constructor takes over without ever starting
@@ -13,6 +13,12 @@
 //     16 KiB split as docker splits them, a trailing partial line written at end of file;
 //   - it passes SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 on to the init;
 //   - it enforces --timeout: the stop signal, SIGKILL after the stop timeout, status 124;
+//   - it relays the published TCP ports, as the Go forwarder (netns.Forwarder) does: it
+//     enters the bridge network namespace for good, so that the sockets it dials the
+//     container with are there, while the inherited listeners stay bound in the host's;
+//     each connection keeps the client's address when the namespace routes it out through
+//     the outbound device (asked of the kernel per connection), and its bytes move by
+//     splice through a pipe per direction. A UDP port keeps the Go supervisor instead;
 //   - once the init has exited and the output is drained, it re-executes sbx in Go,
 //     `sbx __finish ID STATUS`, which records the exit and releases what the container held
 //     exactly as the Go supervisor does (run.Runtime.FinishDetached).
@@ -24,10 +30,12 @@
 // reference on the user's namespace holder) are inherited without close-on-exec and left
 // alone here.
 //
-// _SBX_IDLE is id=ID,pid=N,out=FD,err=FD,log=FD[,ready=FD][,deadline=NS,sig=N,grace=NS]: the
-// container, its init, the output descriptors (err=-1 with a pty), the log (opened O_APPEND),
-// the starter's pipe, closed once running, and for --timeout the absolute
-// CLOCK_MONOTONIC deadline, the stop signal and the stop timeout. The Go side blocks the
+// _SBX_IDLE is id=ID,pid=N,out=FD,err=FD,log=FD[,ready=FD][,deadline=NS,sig=N,grace=NS]
+// [,netns=FD,tcp=FD@IP:PORT+FD@IP:PORT...,outbound=NAME]: the container, its init, the
+// output descriptors (err=-1 with a pty), the log (opened O_APPEND), the starter's pipe,
+// closed once running, for --timeout the absolute CLOCK_MONOTONIC deadline, the stop signal
+// and the stop timeout, and for published ports the bridge namespace, each listener with the
+// container's address and port it leads to, and the outbound device's name. The Go side blocks the
 // signals handled here before it executes us, so none is lost or fatal in between.
 //
 // Import this package for its side effect from main only.
@@ -35,15 +43,24 @@ package idlesup
 
 /*
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,6 +276,439 @@ static int sbx_idle_id_of(const char *spec) {
 	return 1;
 }
 
+// The TCP forwarder: the published ports' listeners, inherited bound in the host's network
+// namespace; every other socket is made after entering the bridge namespace, so they are
+// there. One epoll set holds the listeners and the connections' sockets, and the main loop
+// polls its descriptor with the others. A connection costs no thread and no buffer here:
+// the bytes go by splice through two pipes, one per direction, in the kernel.
+
+// Connections beyond this (or beyond what the descriptor limit allows) are closed at once.
+#define SBX_FWD_MAX 1024
+#define SBX_FWD_PORTS 1024
+#define SBX_FWD_CONNECT_NS (10 * 1000000000LL) // as the Go forwarder's dial timeout
+#define SBX_FWD_PIPE (1 << 20)
+
+struct sbx_fwd_listener {
+	int fd;
+	struct sockaddr_in target;
+};
+
+// One direction of a connection: from src through the pipe to dst.
+struct sbx_fwd_dir {
+	int pipe[2];
+	size_t queued; // bytes in the pipe
+	int eof;       // nothing more comes from src
+	int done;      // shut down: dst is told end of file, nothing more moves
+};
+
+struct sbx_fwd_conn {
+	int used;              // 0: the slot is free
+	int client, up;        // up is -1 until dialled
+	uint32_t gen;          // tells a stale event from one for the slot's next connection
+	int connecting;        // 1: up's connect is in progress
+	int transparent;       // up is bound to the client's address
+	long long deadline;    // of the connect
+	struct sockaddr_in from; // the client's address, when it is kept
+	struct sbx_fwd_listener *l;
+	struct sbx_fwd_dir d[2]; // 0: client to container, 1: back
+};
+
+static struct sbx_fwd_listener sbx_fwd_ls[SBX_FWD_PORTS];
+static int sbx_fwd_nls;
+static struct sbx_fwd_conn sbx_fwd_conns[SBX_FWD_MAX];
+// Slots from sbx_fwd_hi on were never used: their pages are never touched.
+static int sbx_fwd_max, sbx_fwd_live, sbx_fwd_hi;
+static int sbx_fwd_ep = -1, sbx_fwd_nl = -1;
+static char sbx_fwd_outbound[IF_NAMESIZE];
+static uint32_t sbx_fwd_seq;
+
+static long long sbx_idle_now(void);
+static void sbx_idle_fail(const char *what);
+
+enum { SBX_EV_LISTENER = 1, SBX_EV_CONN = 2 };
+
+static uint64_t sbx_fwd_tag(int kind, int idx, uint32_t gen) {
+	return (uint64_t)gen << 32 | (uint64_t)kind << 24 | (uint64_t)idx;
+}
+
+// sbx_fwd_parse reads tcp=FD@A.B.C.D:PORT+FD@...; 0 if it is malformed.
+static int sbx_fwd_parse(const char *spec) {
+	const char *p = strstr(spec, ",tcp=");
+	if (p == NULL)
+		return 1; // no ports
+	p += 5;
+	for (;;) {
+		if (sbx_fwd_nls == SBX_FWD_PORTS)
+			return 0;
+		char *end;
+		long fd = strtol(p, &end, 10);
+		if (end == p || *end != '@' || fd < 0)
+			return 0;
+		p = end + 1;
+		char ip[16];
+		size_t n = strcspn(p, ":");
+		if (n == 0 || n >= sizeof ip)
+			return 0;
+		memcpy(ip, p, n);
+		ip[n] = '\0';
+		p += n;
+		if (*p++ != ':')
+			return 0;
+		long port = strtol(p, &end, 10);
+		if (end == p || port <= 0 || port > 65535)
+			return 0;
+		struct sbx_fwd_listener *l = &sbx_fwd_ls[sbx_fwd_nls];
+		l->fd = (int)fd;
+		l->target.sin_family = AF_INET;
+		l->target.sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, ip, &l->target.sin_addr) != 1)
+			return 0;
+		sbx_fwd_nls++;
+		p = end;
+		if (*p != '+')
+			return *p == ',' || *p == '\0';
+		p++;
+	}
+}
+
+// sbx_fwd_setup enters the bridge namespace for good and registers the listeners. The Go
+// side made sure it could enter the namespace (same credentials: uid 0 of the holder's user
+// namespace keeps its capabilities across execve), so a failure here is a broken setup.
+static void sbx_fwd_setup(const char *spec, long long nsfd) {
+	if (!sbx_fwd_parse(spec)) {
+		errno = EINVAL;
+		sbx_idle_fail("_SBX_IDLE: tcp");
+	}
+	const char *o = strstr(spec, ",outbound=");
+	if (o != NULL) {
+		size_t n = strcspn(o + 10, ",");
+		if (n < sizeof sbx_fwd_outbound)
+			memcpy(sbx_fwd_outbound, o + 10, n);
+	}
+	for (int i = 0; i < sbx_fwd_nls; i++) {
+		// The finisher must not inherit them: the ports are free once this process is.
+		fcntl(sbx_fwd_ls[i].fd, F_SETFD, FD_CLOEXEC);
+		int fl = fcntl(sbx_fwd_ls[i].fd, F_GETFL);
+		fcntl(sbx_fwd_ls[i].fd, F_SETFL, fl | O_NONBLOCK);
+	}
+	if (nsfd < 0 || setns((int)nsfd, CLONE_NEWNET) < 0)
+		sbx_idle_fail("entering the bridge network namespace");
+	close((int)nsfd);
+	sbx_fwd_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sbx_fwd_ep < 0)
+		sbx_idle_fail("epoll_create1");
+	for (int i = 0; i < sbx_fwd_nls; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_LISTENER, i, 0)};
+		if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, sbx_fwd_ls[i].fd, &ev) < 0)
+			sbx_idle_fail("epoll_ctl");
+	}
+	// Each connection takes six descriptors (two sockets, two pipes).
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	long long room = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? ((long long)rl.rlim_cur - 64 - sbx_fwd_nls) / 6 : 0;
+	sbx_fwd_max = room < 0 ? 0 : room > SBX_FWD_MAX ? SBX_FWD_MAX : (int)room;
+	sbx_fwd_nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+}
+
+// sbx_fwd_reached_outside is the Go forwarder's reachedOutside: whether the bridge
+// namespace routes addr out through the outbound device, asked of the kernel for each
+// connection (networks come and go), so that the container's answer comes back into the
+// namespace to the transparent socket.
+static int sbx_fwd_reached_outside(struct in_addr addr) {
+	uint32_t a = ntohl(addr.s_addr);
+	if (sbx_fwd_nl < 0 || sbx_fwd_outbound[0] == '\0' || a == 0 || a >> 24 == 127 || a >> 28 == 14)
+		return 0;
+	struct {
+		struct nlmsghdr n;
+		struct rtmsg r;
+		char attrs[16];
+	} req;
+	memset(&req, 0, sizeof req);
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof req.r);
+	req.n.nlmsg_type = RTM_GETROUTE;
+	req.n.nlmsg_flags = NLM_F_REQUEST;
+	req.n.nlmsg_seq = ++sbx_fwd_seq;
+	req.r.rtm_family = AF_INET;
+	req.r.rtm_dst_len = 32;
+	struct rtattr *rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.n.nlmsg_len));
+	rta->rta_type = RTA_DST;
+	rta->rta_len = RTA_LENGTH(4);
+	memcpy(RTA_DATA(rta), &addr, 4);
+	req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	if (sendto(sbx_fwd_nl, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+		return 0;
+	// rtnetlink answers within sendto: the reply is queued already.
+	static char buf[4096];
+	for (;;) {
+		ssize_t n = recv(sbx_fwd_nl, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != sbx_fwd_seq)
+				continue; // an answer to a question given up on
+			if (h->nlmsg_type != RTM_NEWROUTE)
+				return 0;
+			struct rtmsg *r = NLMSG_DATA(h);
+			if (r->rtm_type != RTN_UNICAST)
+				return 0;
+			int len = (int)RTM_PAYLOAD(h);
+			for (struct rtattr *at = RTM_RTA(r); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+				if (at->rta_type != RTA_OIF)
+					continue;
+				char name[IF_NAMESIZE];
+				unsigned idx;
+				memcpy(&idx, RTA_DATA(at), sizeof idx);
+				return if_indextoname(idx, name) != NULL && strcmp(name, sbx_fwd_outbound) == 0;
+			}
+			return 0;
+		}
+	}
+}
+
+static void sbx_fwd_close(struct sbx_fwd_conn *c) {
+	if (c->client >= 0)
+		close(c->client);
+	if (c->up >= 0)
+		close(c->up);
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 2; k++)
+			if (c->d[i].pipe[k] >= 0)
+				close(c->d[i].pipe[k]);
+	c->client = c->up = -1;
+	c->used = 0;
+	sbx_fwd_live--;
+}
+
+// sbx_fwd_dial starts connecting c to its container port, from the client's address if
+// transparent; 0 if it could not even start.
+static int sbx_fwd_dial(struct sbx_fwd_conn *c, int transparent) {
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 0;
+	c->transparent = 0;
+	if (transparent) {
+		int one = 1;
+		if (setsockopt(s, SOL_IP, IP_TRANSPARENT, &one, sizeof one) == 0 &&
+		    bind(s, (struct sockaddr *)&c->from, sizeof c->from) == 0)
+			c->transparent = 1;
+		else {
+			close(s);
+			return sbx_fwd_dial(c, 0);
+		}
+	}
+	if (connect(s, (struct sockaddr *)&c->l->target, sizeof c->l->target) < 0 && errno != EINPROGRESS) {
+		int e = errno;
+		close(s);
+		if (c->transparent && e != ECONNREFUSED)
+			return sbx_fwd_dial(c, 0);
+		return 0;
+	}
+	c->up = s;
+	c->connecting = 1;
+	c->deadline = sbx_idle_now() + SBX_FWD_CONNECT_NS;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+				 .data.u64 = sbx_fwd_tag(SBX_EV_CONN, (int)(c - sbx_fwd_conns), c->gen)};
+	if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, s, &ev) < 0) {
+		close(s);
+		c->up = -1;
+		return 0;
+	}
+	return 1;
+}
+
+static void sbx_fwd_accept(struct sbx_fwd_listener *l) {
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int cl = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cl < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return; // EAGAIN; EMFILE and the like: the backlog waits for the next round
+		}
+		struct sbx_fwd_conn *c = NULL;
+		if (sbx_fwd_live < sbx_fwd_max)
+			for (int i = 0; i < sbx_fwd_max && c == NULL; i++)
+				if (!sbx_fwd_conns[i].used)
+					c = &sbx_fwd_conns[i];
+		if (c == NULL) {
+			close(cl);
+			continue;
+		}
+		if (c - sbx_fwd_conns >= sbx_fwd_hi)
+			sbx_fwd_hi = (int)(c - sbx_fwd_conns) + 1;
+		c->used = 1;
+		c->gen++;
+		c->client = cl;
+		c->up = -1;
+		c->l = l;
+		c->connecting = 0;
+		for (int i = 0; i < 2; i++)
+			c->d[i] = (struct sbx_fwd_dir){.pipe = {-1, -1}};
+		sbx_fwd_live++;
+		// An IPv4 client, or one mapped into an IPv6 listener's addresses, may be kept.
+		memset(&c->from, 0, sizeof c->from);
+		c->from.sin_family = AF_INET;
+		int v4 = 0;
+		if (ss.ss_family == AF_INET) {
+			c->from.sin_addr = ((struct sockaddr_in *)&ss)->sin_addr;
+			v4 = 1;
+		} else if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+			memcpy(&c->from.sin_addr, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr + 12, 4);
+			v4 = 1;
+		}
+		if (!sbx_fwd_dial(c, v4 && sbx_fwd_reached_outside(c->from.sin_addr)))
+			sbx_fwd_close(c); // the client sees the connection closed, as with docker's proxy
+	}
+}
+
+// sbx_fwd_connected turns a connected c into a relay: its pipes, and the client's socket in
+// the epoll set. 0 if that failed.
+static int sbx_fwd_connected(struct sbx_fwd_conn *c) {
+	c->connecting = 0;
+	for (int i = 0; i < 2; i++) {
+		if (pipe2(c->d[i].pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+			return 0;
+		// As Go's splice does; a user over its pipe allowance keeps the default size.
+		fcntl(c->d[i].pipe[1], F_SETPIPE_SZ, SBX_FWD_PIPE);
+	}
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+				 .data.u64 = sbx_fwd_tag(SBX_EV_CONN, (int)(c - sbx_fwd_conns), c->gen)};
+	return epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, c->client, &ev) == 0;
+}
+
+// sbx_fwd_pump moves what can move without blocking, both ways, until nothing does; the
+// events are edge-triggered, so every side is left waiting on EAGAIN (or on the other
+// side). Each direction half-closes when its source ends, so protocols that shut down
+// writing and then read (HTTP/1.0 clients, iperf3) keep working. It returns 0 once both
+// directions are done.
+static int sbx_fwd_pump(struct sbx_fwd_conn *c) {
+	int moved;
+	do {
+		moved = 0;
+		for (int i = 0; i < 2; i++) {
+			struct sbx_fwd_dir *d = &c->d[i];
+			int src = i == 0 ? c->client : c->up, dst = i == 0 ? c->up : c->client;
+			if (d->done)
+				continue;
+			if (!d->eof) {
+				ssize_t n = splice(src, NULL, d->pipe[1], NULL, SBX_FWD_PIPE, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+				if (n > 0) {
+					d->queued += (size_t)n;
+					moved = 1;
+				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+					d->eof = 1; // a reset ends the direction as the end of file does
+					moved = 1;
+				}
+			}
+			if (d->queued > 0) {
+				ssize_t n = splice(d->pipe[0], NULL, dst, NULL, d->queued, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+				if (n > 0) {
+					d->queued -= (size_t)n;
+					moved = 1;
+				} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+					d->queued = 0; // dst is gone: what is left has nowhere to go
+					d->eof = 1;
+					moved = 1;
+				}
+			}
+			if (d->eof && d->queued == 0) {
+				shutdown(dst, SHUT_WR);
+				d->done = 1;
+			}
+		}
+	} while (moved);
+	return !(c->d[0].done && c->d[1].done);
+}
+
+static void sbx_fwd_event(uint64_t tag) {
+	int kind = (int)(tag >> 24 & 0xff), idx = (int)(tag & 0xffffff);
+	uint32_t gen = (uint32_t)(tag >> 32);
+	if (kind == SBX_EV_LISTENER) {
+		sbx_fwd_accept(&sbx_fwd_ls[idx]);
+		return;
+	}
+	struct sbx_fwd_conn *c = &sbx_fwd_conns[idx];
+	if (c->gen != gen || !c->used)
+		return; // for a connection closed earlier in this round
+	if (c->connecting) {
+		int err = 0;
+		socklen_t el = sizeof err;
+		if (getsockopt(c->up, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		if (err == 0) {
+			// Writable without an error: connected (an edge before that carries none).
+			struct sockaddr_in peer;
+			socklen_t pl = sizeof peer;
+			if (getpeername(c->up, (struct sockaddr *)&peer, &pl) < 0)
+				return;
+			if (!sbx_fwd_connected(c)) {
+				sbx_fwd_close(c);
+				return;
+			}
+		} else {
+			// A container that refuses is not asked twice; a transparent socket that failed
+			// otherwise falls back to the gateway's address.
+			int again = c->transparent && err != ECONNREFUSED;
+			epoll_ctl(sbx_fwd_ep, EPOLL_CTL_DEL, c->up, NULL);
+			close(c->up);
+			c->up = -1;
+			if (!again || !sbx_fwd_dial(c, 0))
+				sbx_fwd_close(c);
+			return;
+		}
+	}
+	if (!sbx_fwd_pump(c))
+		sbx_fwd_close(c);
+}
+
+// sbx_fwd_run handles what the epoll set has; it is called when its descriptor polls
+// readable, and on a timeout, for connects that took too long.
+static void sbx_fwd_run(void) {
+	struct epoll_event evs[64];
+	int n = epoll_wait(sbx_fwd_ep, evs, 64, 0);
+	for (int i = 0; i < n; i++)
+		sbx_fwd_event(evs[i].data.u64);
+	long long now = sbx_idle_now();
+	for (int i = 0; i < sbx_fwd_hi; i++) {
+		struct sbx_fwd_conn *c = &sbx_fwd_conns[i];
+		if (c->used && c->connecting && now >= c->deadline)
+			sbx_fwd_close(c);
+	}
+}
+
+// sbx_fwd_next is the earliest connect deadline, or -1.
+static long long sbx_fwd_next(void) {
+	long long next = -1;
+	for (int i = 0; i < sbx_fwd_hi; i++) {
+		struct sbx_fwd_conn *c = &sbx_fwd_conns[i];
+		if (c->used && c->connecting && (next < 0 || c->deadline < next))
+			next = c->deadline;
+	}
+	return next;
+}
+
+// sbx_fwd_stop closes every listener and connection: the ports are free from here on.
+static void sbx_fwd_stop(void) {
+	for (int i = 0; i < sbx_fwd_hi; i++)
+		if (sbx_fwd_conns[i].used)
+			sbx_fwd_close(&sbx_fwd_conns[i]);
+	for (int i = 0; i < sbx_fwd_nls; i++)
+		close(sbx_fwd_ls[i].fd);
+	sbx_fwd_nls = 0;
+	if (sbx_fwd_ep >= 0)
+		close(sbx_fwd_ep);
+	if (sbx_fwd_nl >= 0)
+		close(sbx_fwd_nl);
+	sbx_fwd_ep = sbx_fwd_nl = -1;
+}
+
 static void sbx_idle(const char *spec) {
 	if (!sbx_idle_id_of(spec)) {
 		errno = EINVAL;
@@ -300,6 +750,12 @@ static void sbx_idle(const char *spec) {
 		sbx_idle_fail("signalfd");
 	// The starter (`sbx run -d`) has read "ok" and waits for the end of this pipe: from now
 	// on the supervisor is what it stays.
+	long long nsfd = sbx_idle_field(spec, "netns", -1);
+	if (nsfd >= 0) {
+		sbx_fwd_setup(spec, nsfd);
+		// A client gone while its bytes are spliced to it must not end us.
+		signal(SIGPIPE, SIG_IGN);
+	}
 	int ready = (int)sbx_idle_field(spec, "ready", -1);
 	if (ready >= 0)
 		close(ready);
@@ -349,21 +805,28 @@ static void sbx_idle(const char *spec) {
 			next = kill_at;
 		if (reaped && pty)
 			next = drain_until;
+		long long conn = sbx_fwd_ep >= 0 ? sbx_fwd_next() : -1;
+		if (conn >= 0 && (next < 0 || conn < next))
+			next = conn;
 		int timeout = -1;
 		if (next >= 0) {
 			long long ms = next <= now ? 0 : (next - now + 999999) / 1000000;
 			timeout = ms > 3600000 ? 3600000 : (int)ms; // a --timeout of weeks: wake hourly
 		}
 
-		struct pollfd pfd[3];
+		struct pollfd pfd[4];
 		int np = 0;
 		pfd[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		if (sbx_fwd_ep >= 0)
+			pfd[np++] = (struct pollfd){.fd = sbx_fwd_ep, .events = POLLIN};
 		for (int i = 0; i < 2; i++)
 			if (sbx_idle_streams[i].fd >= 0)
 				pfd[np++] = (struct pollfd){.fd = sbx_idle_streams[i].fd, .events = POLLIN};
 		int n = poll(pfd, (nfds_t)np, timeout);
 		if (n < 0 && errno != EINTR)
 			sbx_idle_fail("poll");
+		if (sbx_fwd_ep >= 0)
+			sbx_fwd_run(); // connects that timed out, too
 		if (n <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -376,7 +839,7 @@ static void sbx_idle(const char *spec) {
 			}
 		}
 		for (int i = 1; i < np; i++) {
-			if (pfd[i].revents == 0)
+			if (pfd[i].revents == 0 || pfd[i].fd == sbx_fwd_ep)
 				continue;
 			for (int k = 0; k < 2; k++)
 				if (sbx_idle_streams[k].fd == pfd[i].fd)
@@ -388,6 +851,8 @@ static void sbx_idle(const char *spec) {
 			sbx_idle_entry_write(sbx_idle_streams[i].name, sbx_idle_streams[i].buf, sbx_idle_streams[i].len);
 	if (timed_out)
 		status = 124;
+	// The ports are free before the finisher records the exit, as with the Go supervisor.
+	sbx_fwd_stop();
 
 	// The Go finisher records the exit and releases the container's network, cgroups and
 	// root filesystem. Same thread, same process: still the container's supervisor.
@@ -396,6 +861,7 @@ static void sbx_idle(const char *spec) {
 	char *args[] = {"sbx", "__finish", sbx_idle_id, st, NULL};
 	unsetenv("_SBX_IDLE");
 	close(sfd);
+	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 	execv("/proc/self/exe", args);
 	sbx_idle_fail("executing the finisher");
