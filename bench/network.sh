@@ -2,11 +2,13 @@
 # network.sh: what sbx networking costs, against the host and the peers, in one run.
 #
 # 1. Port forward: iperf3 from the host to a server behind -p, against the host's loopback
+#    (the idle supervisor's C forwarder; and the Go supervisor's, which a UDP port keeps),
 #    and against podman's rootless forwarders (rootlessport, and pasta). Goal: >= 0.8x
 #    loopback.
 # 2. Memory per published port: the supervisor's RSS/PSS with 0, 1, 10 and 100 published
-#    ports, and how many processes the container adds (goal: < 1 MB per port, no extra
-#    process); podman's per-container helpers with one published port for comparison.
+#    TCP ports (all served by the idle supervisor), what they add over no port and what each
+#    port beyond the first adds, and how many processes the container adds (goal: < 1 MB per
+#    port, no extra process); podman's per-container helpers with one published port.
 # 3. Outbound: iperf3 from a container to a server on the host's address, with sbx on
 #    slirp4netns and on pasta (outbound = "pasta", a second store so that it has a holder
 #    of its own), against slirp4netns (MTU 65520) alone and pasta alone. Goal: >= 0.9x pasta.
@@ -149,7 +151,14 @@ p=$(freeport)
 S run -d --name fwd -p "$p:5201" iperf iperf3 -s >/dev/null
 waitport "$p"
 SBXFWD=$(client 127.0.0.1 "$p")
-echo "sbx -p:                  $SBXFWD Gbit/s  (ratio to loopback $(ratio "$SBXFWD" "$LO"), goal >= 0.8)"
+echo "sbx -p, C forwarder:     $SBXFWD Gbit/s  (ratio to loopback $(ratio "$SBXFWD" "$LO"), goal >= 0.8)"
+# A UDP port as well keeps the Go supervisor, and so its Go forwarder for the TCP port.
+p=$(freeport)
+S run -d --name fwdgo -p "$p:5201" -p "$(freeport):5201/udp" iperf iperf3 -s >/dev/null
+waitport "$p"
+SBXGO=$(client 127.0.0.1 "$p")
+echo "sbx -p, Go forwarder:    $SBXGO Gbit/s  (ratio to loopback $(ratio "$SBXGO" "$LO"); C/Go $(ratio "$SBXFWD" "$SBXGO"))"
+S rm -f fwdgo >/dev/null
 if [ -n "$PODMAN" ]; then
 	# podman 4.3 has no pasta network mode (4.4 added it): its default forwarder only.
 	for net in ""; do
@@ -176,10 +185,13 @@ for n in 0 1 10 100; do
 	read -r rss pss < <(kib "/proc/$sup/smaps_rollup") || fail "reading the supervisor's memory"
 	procs=$(tree "$sup" | wc -l)
 	slirp_now=$(pgrep -u "$BENCH_USER" -c -x slirp4netns || true)
-	[ "$n" = 0 ] && { rss0=$rss; pss0=$pss; }
-	extra=$((pss - pss0))
-	per=$([ "$n" -gt 0 ] && echo "$((extra / n)) KiB/port" || echo "-")
-	echo "ports=$n  supervisor rss=$rss pss=$pss  extra pss=$extra ($per)  processes in the supervisor's tree=$procs, outbound helpers=$slirp_now (before: $slirp_before)"
+	threads=$(awk '/^Threads:/ { print $2 }' "/proc/$sup/status")
+	[ "$n" = 0 ] && pss0=$pss
+	[ "$n" = 1 ] && pss1=$pss
+	# Against ports=0 (the idle supervisor without a forwarder), and, from 1 port on, what
+	# each further port adds.
+	per=$([ "$n" -gt 1 ] && echo "$(((pss - pss1) / (n - 1))) KiB/port beyond the first" || echo "-")
+	echo "ports=$n  supervisor rss=$rss pss=$pss threads=$threads  over ports=0: $((pss - pss0)) KiB ($per)  processes in the supervisor's tree=$procs, outbound helpers=$slirp_now (before: $slirp_before)"
 	S rm -f "ports$n" >/dev/null
 done
 if [ -n "$PODMAN" ]; then
