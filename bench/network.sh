@@ -190,7 +190,7 @@ for n in 0 1 10 100; do
 	[ "$n" = 1 ] && pss1=$pss
 	# Against ports=0 (the idle supervisor without a forwarder), and, from 1 port on, what
 	# each further port adds.
-	per=$([ "$n" -gt 1 ] && echo "$(((pss - pss1) / (n - 1))) KiB/port beyond the first" || echo "-")
+	per=$([ "$n" -gt 1 ] && awk -v a="$pss" -v b="$pss1" -v n="$((n - 1))" 'BEGIN { printf "%.2f KiB/port beyond the first", (a - b) / n }' || echo "-")
 	echo "ports=$n  supervisor rss=$rss pss=$pss threads=$threads  over ports=0: $((pss - pss0)) KiB ($per)  processes in the supervisor's tree=$procs, outbound helpers=$slirp_now (before: $slirp_before)"
 	S rm -f "ports$n" >/dev/null
 done
