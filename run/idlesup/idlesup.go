@@ -322,9 +322,6 @@ static int sbx_fwd_ep = -1, sbx_fwd_nl = -1;
 static char sbx_fwd_outbound[IF_NAMESIZE];
 static uint32_t sbx_fwd_seq;
 
-static long long sbx_idle_now(void);
-static void sbx_idle_fail(const char *what);
-
 enum { SBX_EV_LISTENER = 1, SBX_EV_CONN = 2 };
 
 static uint64_t sbx_fwd_tag(int kind, int idx, uint32_t gen) {
