@@ -203,6 +203,9 @@ func (cs *Containers) Create(c *Container) error {
 	if err := os.Mkdir(cs.dir(c.ID), 0o700); err != nil {
 		return fmt.Errorf("creating container directory: %w", err)
 	}
+	if err := os.WriteFile(filepath.Join(cs.dir(c.ID), "lock"), nil, 0o600); err != nil {
+		return fmt.Errorf("creating container directory: %w", err)
+	}
 	if c.Host.AutoRemove {
 		// A --rm container does not outlive a reboot: its record needs no fsync. A record
 		// lost to a power cut leaves only an empty directory, which List skips.
@@ -211,9 +214,25 @@ func (cs *Containers) Create(c *Container) error {
 	return state.WriteTOMLAtomic(cs.file(c.ID), c)
 }
 
+// lock takes a record's lock. The lock file is made with the record and goes with its
+// directory, and taking it never makes it again: an update racing a removal finds the
+// record gone instead of leaving a lock file behind in a directory being removed.
+func (cs *Containers) lock(id string) (*state.Lock, error) {
+	l, err := state.LockExisting(filepath.Join(cs.dir(id), "lock"))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(cs.file(id)); serr == nil {
+			// A record written before records came with their lock file. (Remove takes
+			// the record away before the lock file, so this is never a removal's.)
+			return state.LockFile(filepath.Join(cs.dir(id), "lock"))
+		}
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return l, err
+}
+
 // Save rewrites a record's configuration, as durably as Create wrote it.
 func (cs *Containers) Save(c *Container) error {
-	l, err := state.LockFile(filepath.Join(cs.dir(c.ID), "lock"))
+	l, err := cs.lock(c.ID)
 	if err != nil {
 		return err
 	}
@@ -238,11 +257,8 @@ func (cs *Containers) Load(id string) (*Container, error) {
 
 // Update changes a record under its lock; fn sees the current content.
 func (cs *Containers) Update(id string, fn func(c *Container) error) (*Container, error) {
-	l, err := state.LockFile(filepath.Join(cs.dir(id), "lock"))
+	l, err := cs.lock(id)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-		}
 		return nil, err
 	}
 	defer l.Unlock()
@@ -257,8 +273,16 @@ func (cs *Containers) Update(id string, fn func(c *Container) error) (*Container
 	return c, state.ReplaceTOML(cs.file(id), c)
 }
 
-// Remove deletes a record and its directory (logs, hosts files).
+// Remove deletes a record and its directory (logs, hosts files), under the record's lock
+// and the record first: an update waiting for the lock, or coming later, finds no record
+// and writes nothing into the directory being removed.
 func (cs *Containers) Remove(id string) error {
+	if l, err := cs.lock(id); err == nil {
+		defer l.Unlock()
+	}
+	if err := os.Remove(cs.file(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	return os.RemoveAll(cs.dir(id))
 }
 

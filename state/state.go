@@ -111,8 +111,14 @@ func LockFile(path string) (*Lock, error) { return lockFile(path, unix.LOCK_EX) 
 // LockFileShared takes a shared lock on path, creating it if needed; it blocks.
 func LockFileShared(path string) (*Lock, error) { return lockFile(path, unix.LOCK_SH) }
 
-func lockFile(path string, how int) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// LockExisting takes an exclusive lock on path, which must exist (os.ErrNotExist
+// otherwise): a lock that must not bring back a file someone is removing.
+func LockExisting(path string) (*Lock, error) { return lockOpen(path, unix.LOCK_EX, 0) }
+
+func lockFile(path string, how int) (*Lock, error) { return lockOpen(path, how, os.O_CREATE) }
+
+func lockOpen(path string, how, create int) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|create, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock %s: %w", path, err)
 	}
