@@ -519,14 +519,34 @@ func lastLine(f *os.File) string {
 // until the init is reaped. It is also the only thread that may execute the idle supervisor:
 // execve from any other thread ends this one first, and the init with it (the thread that
 // calls execve survives it as the process's only thread, its children still its own).
+//
+// Best of all the keeper is the process's main thread, which lives as long as the process:
+// an execve from it replaces no thread-group leader, whereas one from another thread first
+// leaves the leader a zombie for a moment, and a liveness check in that moment (another
+// sbx reconciling, a lease check) would take the supervisor for dead. The main goroutine
+// is locked to the main thread (this package's init), so a supervisor running on it forks
+// and executes there.
 type keeper struct {
-	pid  int // the init
-	do   chan func()
-	done chan struct{}
+	pid    int  // the init
+	inline bool // the calling (main) thread is the keeper
+	do     chan func()
+	done   chan struct{}
 }
 
-// startKeepingThread starts cmd from a new keeper thread.
+func init() {
+	// Keeps the main goroutine on the main thread: see keeper.
+	runtime.LockOSThread()
+}
+
+// startKeepingThread starts cmd from the main thread when called on it, else from a new
+// keeper thread.
 func startKeepingThread(cmd *exec.Cmd) (*keeper, error) {
+	if unix.Gettid() == unix.Getpid() {
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return &keeper{pid: cmd.Process.Pid, inline: true}, nil
+	}
 	k := &keeper{do: make(chan func()), done: make(chan struct{})}
 	started := make(chan error)
 	go func() {
@@ -553,10 +573,18 @@ func startKeepingThread(cmd *exec.Cmd) (*keeper, error) {
 
 // run runs f on the keeper thread.
 func (k *keeper) run(f func()) {
+	if k.inline {
+		f()
+		return
+	}
 	ran := make(chan struct{})
 	k.do <- func() { f(); close(ran) }
 	<-ran
 }
 
 // release lets the thread go back to the pool: the init has been reaped.
-func (k *keeper) release() { close(k.done) }
+func (k *keeper) release() {
+	if !k.inline {
+		close(k.done)
+	}
+}
