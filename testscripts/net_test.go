@@ -188,3 +188,26 @@ func cmdTCPPeer(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Fatalf("no answer from %s within 30s (last: %v)", args[0], last)
 }
+
+// cmdTCPHold connects to HOST:PORT, creates FILE once connected, and holds the connection
+// until the far side ends it (a container stopping behind a published port), failing if
+// that does not happen within 30s or if any byte arrives.
+func cmdTCPHold(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tcphold HOST:PORT FILE")
+	}
+	c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+	if err != nil {
+		ts.Fatalf("connecting to %s: %v", args[0], err)
+	}
+	defer c.Close()
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), nil, 0o644))
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if err != nil {
+		ts.Fatalf("the connection to %s did not end within 30s: %v", args[0], err)
+	}
+	if n != 0 {
+		ts.Fatalf("%d bytes came from %s; want none", n, args[0])
+	}
+}

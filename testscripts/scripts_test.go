@@ -111,6 +111,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			"waithttp": cmdWaithttp,
 			"udpecho":  cmdUDPEcho,
 			"tcppeer":  cmdTCPPeer,
+			"tcphold":  cmdTCPHold,
 			"waitgrep": cmdWaitgrep,
 			"jsonkeys": cmdJSONKeys,
 			"jsonpath": cmdJSONPath,
