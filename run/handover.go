@@ -1,6 +1,7 @@
 package run
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -25,22 +26,25 @@ func handoff(fwd *netns.Forwarder) ([]netns.Listener, *os.File, string, bool) {
 const envIdle = "_SBX_IDLE"
 
 // handOver makes this detached supervisor, once its container's command runs, the idle
-// supervisor of package idlesup: the same process re-executed from the keeper thread, in C
-// only, a few hundred KiB instead of the Go runtime's megabytes. It logs the output, passes
-// signals on, enforces --timeout and, when the container has exited, runs `sbx __finish`,
-// which ends the way supervise does (FinishDetached). handOver returns only when the
-// execve failed; everything is then as it was and the Go supervisor goes on.
+// supervisor of package idlesup: the same process re-executed from the main thread, which
+// forked the init (see keeper), in C only, a few hundred KiB instead of the Go runtime's
+// megabytes. It logs the output, passes signals on, enforces --timeout and, when the
+// container has exited, runs `sbx __finish`, which ends the way supervise does
+// (FinishDetached). handOver returns only when it could not execute (not on the main
+// thread, or execve failed); everything is then as it was and the Go supervisor goes on.
 //
 // What crosses the execve is the init's pid (still this process's child, and the thread
 // that forked it is the one that survives execve), the output descriptors, the log, the
 // starter's pipe (closed once the idle supervisor runs), the descriptors in hold, and the
-// --timeout deadline on CLOCK_MONOTONIC, which counts on
-// across execve.
+// --timeout deadline on CLOCK_MONOTONIC, which counts on across execve.
 //
 // Published TCP ports cross too: the listening sockets (bound in the host's network
 // namespace, and staying there), the bridge namespace the idle supervisor enters to dial
 // the container, and the outbound device that decides whether a client's address is kept.
 func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File, ls []netns.Listener, ns *os.File, outbound string) error {
+	if !k.main {
+		return errors.New("the supervisor does not run on the main thread")
+	}
 	out, errFD := -1, -1
 	if st.master != nil {
 		out = int(st.master.Fd())
@@ -98,15 +102,12 @@ func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCHLD} {
 		block.Val[(sig-1)/64] |= 1 << ((uint(sig) - 1) % 64)
 	}
-	var err error
-	k.run(func() {
-		var old unix.Sigset_t
-		if err = unix.PthreadSigmask(unix.SIG_BLOCK, &block, &old); err != nil {
-			return
-		}
+	var old unix.Sigset_t
+	err := unix.PthreadSigmask(unix.SIG_BLOCK, &block, &old)
+	if err == nil {
 		err = syscall.Exec("/proc/self/exe", os.Args, env)
 		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-	})
+	}
 	for _, fd := range fds {
 		unix.CloseOnExec(fd)
 	}

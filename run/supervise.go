@@ -516,21 +516,19 @@ func lastLine(f *os.File) string {
 // keeper is the OS thread that forked a container's init. Pdeathsig fires when the thread
 // that forked exits, not the process; Go ends any thread whose goroutine exits locked
 // (package netns does that on purpose), so the forking thread is kept, locked and idle,
-// until the init is reaped. It is also the only thread that may execute the idle supervisor:
-// execve from any other thread ends this one first, and the init with it (the thread that
-// calls execve survives it as the process's only thread, its children still its own).
+// until the init is reaped.
 //
-// Best of all the keeper is the process's main thread, which lives as long as the process:
-// an execve from it replaces no thread-group leader, whereas one from another thread first
-// leaves the leader a zombie for a moment, and a liveness check in that moment (another
-// sbx reconciling, a lease check) would take the supervisor for dead. The main goroutine
-// is locked to the main thread (this package's init), so a supervisor running on it forks
-// and executes there.
+// Best of all the keeper is the process's main thread, which lives as long as the process.
+// Only then may the supervisor execute the idle one (handOver): execve from another thread
+// ends the keeper first, and the init with it, and an execve from the keeper on another
+// thread would leave the thread-group leader a zombie for a moment, in which another sbx
+// (reconciling, checking leases) would take the supervisor for dead. The main goroutine is
+// locked to the main thread (this package's init), so a supervisor running on it forks and
+// executes there.
 type keeper struct {
-	pid    int  // the init
-	inline bool // the calling (main) thread is the keeper
-	do     chan func()
-	done   chan struct{}
+	pid  int           // the init
+	main bool          // the keeper is the main thread, which the caller runs on
+	done chan struct{} // ends another keeper thread
 }
 
 func init() {
@@ -545,22 +543,16 @@ func startKeepingThread(cmd *exec.Cmd) (*keeper, error) {
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
-		return &keeper{pid: cmd.Process.Pid, inline: true}, nil
+		return &keeper{pid: cmd.Process.Pid, main: true}, nil
 	}
-	k := &keeper{do: make(chan func()), done: make(chan struct{})}
+	k := &keeper{done: make(chan struct{})}
 	started := make(chan error)
 	go func() {
 		runtime.LockOSThread()
 		err := cmd.Start()
 		started <- err
-		for err == nil {
-			select {
-			case f := <-k.do:
-				f()
-				continue
-			case <-k.done:
-			}
-			break
+		if err == nil {
+			<-k.done
 		}
 		runtime.UnlockOSThread()
 	}()
@@ -571,20 +563,9 @@ func startKeepingThread(cmd *exec.Cmd) (*keeper, error) {
 	return k, nil
 }
 
-// run runs f on the keeper thread.
-func (k *keeper) run(f func()) {
-	if k.inline {
-		f()
-		return
-	}
-	ran := make(chan struct{})
-	k.do <- func() { f(); close(ran) }
-	<-ran
-}
-
 // release lets the thread go back to the pool: the init has been reaped.
 func (k *keeper) release() {
-	if !k.inline {
+	if !k.main {
 		close(k.done)
 	}
 }

@@ -192,36 +192,8 @@ func startTime(pid int) (uint64, error) {
 	if len(fields) < 20 {
 		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
 	}
-	if (fields[0] == "Z" || fields[0] == "X") && !otherThreadLives(pid) {
+	if fields[0] == "Z" || fields[0] == "X" {
 		return 0, fmt.Errorf("process %d is a zombie", pid)
 	}
 	return strconv.ParseUint(fields[19], 10, 64)
-}
-
-// otherThreadLives reports whether a thread of pid other than its first one still runs. A
-// process whose first thread is a zombie is alive while another thread is: that is what a
-// supervisor looks like while another of its threads executes the idle supervisor (the
-// first thread exits first, then the executing thread takes over its pid and start time).
-func otherThreadLives(pid int) bool {
-	dir := "/proc/" + strconv.Itoa(pid) + "/task"
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, t := range tasks {
-		if t.Name() == strconv.Itoa(pid) {
-			continue
-		}
-		data, err := os.ReadFile(dir + "/" + t.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 {
-			if f := strings.Fields(s[i+1:]); len(f) > 0 && f[0] != "Z" && f[0] != "X" {
-				return true
-			}
-		}
-	}
-	return false
 }
