@@ -10,13 +10,17 @@ export CGO_ENABLED := 1
 
 all: sbx
 
-# The container init is built first, as a small program of its own (pure Go, static), and
-# embedded in sbx: see run/initbin. Without the sbx_leaninit tag sbx runs the init itself.
-INIT_BIN := run/initbin/sbx-init
+# Two programs are built first (pure Go, static) and embedded in sbx: the container init
+# (see run/initbin), and the image transfer program for load, import, pull and save (see
+# image/transferjob), whose libraries would otherwise slow every sbx start. Without the
+# sbx_embed tag sbx does both itself.
+INIT_BIN     := run/initbin/sbx-init
+TRANSFER_BIN := image/transferjob/sbx-transfer
 
 sbx:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags 'netgo osusergo' -ldflags '-s -w' -o $(INIT_BIN) ./run/initproc/cmd/sbx-init
-	$(GO) build -trimpath -tags '$(TAGS) sbx_leaninit' -ldflags "$(LDFLAGS)" -o sbx .
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '-s -w' -o $(TRANSFER_BIN) ./image/transfer/cmd/sbx-transfer
+	$(GO) build -trimpath -tags '$(TAGS) sbx_embed' -ldflags "$(LDFLAGS)" -o sbx .
 
 vet:
 	$(GO) vet -tags '$(TAGS)' ./...

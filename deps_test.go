@@ -62,13 +62,25 @@ func closure(t *testing.T, dir string) map[string]bool {
 // TestImportDirection keeps the architecture standing: leaves import nothing of sbx, and the
 // code that runs inside a container's namespaces never pulls in image or storage code.
 func TestImportDirection(t *testing.T) {
-	leaves := []string{"config", "format", "volumes", "links", "run/spec", "run/proto", "run/initbin", "seccomp", "state", "userns/nsenter", "run/idlesup"}
+	leaves := []string{"config", "format", "volumes", "links", "run/spec", "run/proto", "internal/progfile", "seccomp", "state", "userns/nsenter", "run/idlesup"}
 	for _, l := range leaves {
 		if _, err := os.Stat(l); err != nil {
 			t.Fatalf("leaf %s: %v", l, err)
 		}
 		if imps := sbxImports(t, l); len(imps) > 0 {
 			t.Errorf("%s is a leaf but imports %v", l, imps)
+		}
+	}
+	for p := range closure(t, "run/initbin") {
+		if p != "internal/progfile" {
+			t.Errorf("run/initbin reaches %s; it may use only internal/progfile", p)
+		}
+	}
+	// The image library's copy machinery costs every process that links it milliseconds of
+	// start-up: only the transfer program (and a plain go build's main) may link it.
+	for _, pkg := range []string{"cli", "run", "build", "kube", "image", "image/transferjob"} {
+		if closure(t, pkg)["image/transfer"] {
+			t.Errorf("%s reaches image/transfer; only the transfer program may", pkg)
 		}
 	}
 	inside := closure(t, "run/initproc")

@@ -43,6 +43,7 @@ func NewApp(o Options) *ucli.App {
 		},
 		Before: func(c *ucli.Context) error {
 			if c.Bool("debug") {
+				e.debug = true
 				e.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
 			return nil

@@ -18,7 +18,7 @@ func (e *env) builder() (*build.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := e.images(true)
+	imgs, err := e.images()
 	if err != nil {
 		return nil, err
 	}

@@ -301,7 +301,7 @@ func runCommand(e *env) *ucli.Command {
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
-			imgs, err := e.images(true)
+			imgs, err := e.images()
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
@@ -483,7 +483,7 @@ func createCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			imgs, err := e.images(true)
+			imgs, err := e.images()
 			if err != nil {
 				return err
 			}

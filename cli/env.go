@@ -6,6 +6,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,10 +20,10 @@ import (
 
 	"github.com/sbx-dev/sbx/config"
 	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/image/transferjob"
 	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/storage"
 	"github.com/sbx-dev/sbx/userns"
-	"go.podman.io/image/v5/types"
 )
 
 // Options is what main hands the app.
@@ -40,6 +41,7 @@ type Options struct {
 type env struct {
 	opts   Options
 	logger *slog.Logger
+	debug  bool // --debug: child programs log too
 
 	paths       *config.Paths
 	cfg         config.Config
@@ -114,14 +116,28 @@ func (e *env) openStore() (storage.Store, error) {
 	if e.store != nil {
 		return e.store, nil
 	}
-	if err := e.enter(); err != nil {
+	o, err := e.storeOptions()
+	if err != nil {
 		return nil, err
+	}
+	s, err := storage.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	e.store = s
+	return s, nil
+}
+
+// storeOptions enters the namespaces and says how to open the layer store.
+func (e *env) storeOptions() (storage.Options, error) {
+	if err := e.enter(); err != nil {
+		return storage.Options{}, err
 	}
 	graph := filepath.Join(e.paths.DataDir, "storage")
 	if e.cfg.Storage.Root != "" {
 		graph = e.cfg.Storage.Root
 	}
-	s, err := storage.Open(storage.Options{
+	return storage.Options{
 		GraphRoot:    graph,
 		RunRoot:      filepath.Join(e.paths.RuntimeDir, "holder-run", "storage"),
 		Driver:       e.cfg.Storage.Driver,
@@ -129,12 +145,7 @@ func (e *env) openStore() (storage.Store, error) {
 		FeatureCache: filepath.Join(e.paths.RuntimeDir, "storage-features"),
 		SingleID:     e.paths.Rootless && singleIDMapped(),
 		Logger:       e.logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	e.store = s
-	return s, nil
+	}, nil
 }
 
 // singleIDMapped reports whether this user namespace maps just one id (no subuid range).
@@ -159,9 +170,30 @@ func (e *env) tmpDir() (string, error) {
 	return d, nil
 }
 
-// images returns the image service on the opened store. quiet suppresses progress.
-func (e *env) images(quiet bool) (*image.Images, error) {
+// images returns the image service on the opened store.
+func (e *env) images() (*image.Images, error) {
 	s, err := e.openStore()
+	if err != nil {
+		return nil, err
+	}
+	m := &image.Images{Store: s}
+	m.LayerLock = func() (func(), error) {
+		l, err := state.LockFile(e.layerLockPath())
+		if err != nil {
+			return nil, err
+		}
+		return l.Unlock, nil
+	}
+	return m, nil
+}
+
+// layerLockPath is the lock that writers of new image layers take (see image.Images).
+func (e *env) layerLockPath() string { return filepath.Join(e.paths.DataDir, "layers.lock") }
+
+// transfer runs an image load, import, pull or save (see transferjob). quiet suppresses
+// the progress, which goes to a terminal only.
+func (e *env) transfer(ctx context.Context, req transferjob.Request, quiet bool) ([]transferjob.Loaded, error) {
+	o, err := e.storeOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -169,31 +201,19 @@ func (e *env) images(quiet bool) (*image.Images, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &image.Images{
-		Store: s,
-		Sys: &types.SystemContext{
-			BlobInfoCacheDir: filepath.Join(e.paths.DataDir, "cache"),
-			// Big blobs are staged beside the store, not in /var/tmp (which may be small,
-			// or shared with other users).
-			BigFilesTemporaryDir: tmp,
-			AuthFilePath:         authFile(),
-			// Registries' short-name aliases and search lists are podman's, not docker's.
-			SystemRegistriesConfPath:    os.DevNull,
-			SystemRegistriesConfDirPath: "/nonexistent/sbx-no-registries.conf.d",
-		},
-	}
-	m.LayerLock = func() (func(), error) {
-		l, err := state.LockFile(filepath.Join(e.paths.DataDir, "layers.lock"))
-		if err != nil {
-			return nil, err
-		}
-		return l.Unlock, nil
-	}
-	if !quiet && isTerminal(e.opts.Stderr) {
-		m.Progress = e.opts.Stderr
-	}
-	return m, nil
+	req.Store = o
+	req.LayerLock = e.layerLockPath()
+	req.BlobInfoCacheDir = filepath.Join(e.paths.DataDir, "cache")
+	req.TmpDir = tmp
+	req.AuthFile = authFile()
+	req.Progress = !quiet && isTerminal(e.opts.Stderr)
+	req.Debug = e.debug
+	stdio := transferjob.Stdio{In: e.opts.Stdin, Out: e.opts.Stdout, Err: e.opts.Stderr}
+	return transferjob.Run(ctx, req, stdio, e.programDir())
 }
+
+// programDir is where the programs sbx carries are written to be executed (see progfile).
+func (e *env) programDir() string { return filepath.Join(e.paths.RuntimeDir, "init") }
 
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)

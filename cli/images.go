@@ -13,6 +13,7 @@ import (
 
 	"github.com/sbx-dev/sbx/format"
 	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/image/transferjob"
 )
 
 func imageCommands(e *env) []*ucli.Command {
@@ -79,7 +80,7 @@ func imagesCommand(e *env) *ucli.Command {
 			if err := format.Parse(fmtStr); err != nil {
 				return err
 			}
-			m, err := e.images(true)
+			m, err := e.images()
 			if err != nil {
 				return err
 			}
@@ -158,20 +159,7 @@ func loadCommand(e *env) *ucli.Command {
 					return fmt.Errorf("opening %s: %w", in, unwrapPath(err))
 				}
 			}
-			m, err := e.images(c.Bool("quiet"))
-			if err != nil {
-				return err
-			}
-			tmp, err := e.tmpDir()
-			if err != nil {
-				return err
-			}
-			var loaded []image.Loaded
-			if in == "" {
-				loaded, err = m.LoadReader(c.Context, e.opts.Stdin, tmp)
-			} else {
-				loaded, err = m.Load(c.Context, in, tmp)
-			}
+			loaded, err := e.transfer(c.Context, transferjob.Request{Op: transferjob.OpLoad, Input: in}, c.Bool("quiet"))
 			for _, l := range loaded {
 				if len(l.Names) == 0 {
 					fmt.Fprintf(e.opts.Stdout, "Loaded image ID: sha256:%s\n", l.ID)
@@ -214,21 +202,14 @@ func importCommand(e *env) *ucli.Command {
 					return fmt.Errorf("opening %s: %w", src, unwrapPath(err))
 				}
 			}
-			m, err := e.images(c.Bool("quiet"))
-			if err != nil {
-				return err
-			}
-			tmp, err := e.tmpDir()
-			if err != nil {
-				return err
-			}
-			l, err := m.Import(c.Context, image.ImportOptions{
-				Source: src, Reader: e.opts.Stdin, Name: name, Message: c.String("message"), TmpDir: tmp,
+			loaded, err := e.transfer(c.Context, transferjob.Request{
+				Op: transferjob.OpImport, Input: src, Name: name, Message: c.String("message"),
 				Changes: c.StringSlice("change"),
-			})
+			}, c.Bool("quiet"))
 			if err != nil {
 				return err
 			}
+			l := loaded[0]
 			fmt.Fprintf(e.opts.Stdout, "sha256:%s\n", l.ID)
 			return nil
 		},
@@ -251,19 +232,16 @@ func pullCommand(e *env) *ucli.Command {
 			if _, err := image.ParsePull(c.Args().First()); err != nil {
 				return err
 			}
-			m, err := e.images(c.Bool("quiet"))
-			if err != nil {
-				return err
-			}
-			var o image.PullOptions
+			req := transferjob.Request{Op: transferjob.OpPull, Name: c.Args().First()}
 			if c.IsSet("tls-verify") {
 				v := c.Bool("tls-verify")
-				o.TLSVerify = &v
+				req.TLSVerify = &v
 			}
-			l, err := m.Pull(c.Context, c.Args().First(), o)
+			loaded, err := e.transfer(c.Context, req, c.Bool("quiet"))
 			if err != nil {
 				return err
 			}
+			l := loaded[0]
 			if c.Bool("quiet") {
 				fmt.Fprintln(e.opts.Stdout, "sha256:"+l.ID)
 				return nil
@@ -291,7 +269,7 @@ func tagCommand(e *env) *ucli.Command {
 			if _, err := image.ParseNew(c.Args().Get(1)); err != nil {
 				return err
 			}
-			m, err := e.images(true)
+			m, err := e.images()
 			if err != nil {
 				return err
 			}
@@ -313,7 +291,7 @@ func rmiCommand(e *env) *ucli.Command {
 			if c.NArg() == 0 {
 				return usageError(c, "needs at least one image")
 			}
-			m, err := e.images(true)
+			m, err := e.images()
 			if err != nil {
 				return err
 			}
@@ -366,7 +344,7 @@ func imageInspectCommand(e *env) *ucli.Command {
 			if err := format.Parse(c.String("format")); err != nil {
 				return err
 			}
-			m, err := e.images(true)
+			m, err := e.images()
 			if err != nil {
 				return err
 			}
@@ -399,7 +377,7 @@ func historyCommand(e *env) *ucli.Command {
 			if err := format.Parse(c.String("format")); err != nil {
 				return err
 			}
-			m, err := e.images(true)
+			m, err := e.images()
 			if err != nil {
 				return err
 			}
@@ -454,32 +432,24 @@ func saveCommand(e *env) *ucli.Command {
 		ArgsUsage: "IMAGE [IMAGE...]",
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of standard output"},
-			&ucli.StringFlag{Name: "format", Value: image.FormatDockerArchive, Usage: "docker-archive or oci-archive"},
+			&ucli.StringFlag{Name: "format", Value: transferjob.FormatDockerArchive, Usage: "docker-archive or oci-archive"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() == 0 {
 				return usageError(c, "needs at least one image")
 			}
 			f := c.String("format")
-			if f != image.FormatDockerArchive && f != image.FormatOCIArchive {
+			if f != transferjob.FormatDockerArchive && f != transferjob.FormatOCIArchive {
 				return fmt.Errorf("unknown --format %q: use docker-archive or oci-archive", f)
 			}
 			out := c.String("output")
 			if out == "" && isTerminal(e.opts.Stdout) {
 				return fmt.Errorf("cowardly refusing to write an archive to a terminal: use -o FILE or redirect standard output")
 			}
-			m, err := e.images(true)
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				tmp, err := e.tmpDir()
-				if err != nil {
-					return err
-				}
-				return m.SaveTo(c.Context, e.opts.Stdout, tmp, f, c.Args().Slice())
-			}
-			return m.Save(c.Context, out, f, c.Args().Slice())
+			_, err := e.transfer(c.Context, transferjob.Request{
+				Op: transferjob.OpSave, Output: out, Format: f, Names: c.Args().Slice(),
+			}, true)
+			return err
 		},
 	}
 }

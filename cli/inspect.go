@@ -263,7 +263,7 @@ func inspectCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			imgs, err := e.images(true)
+			imgs, err := e.images()
 			if err != nil {
 				return err
 			}

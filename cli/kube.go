@@ -185,7 +185,7 @@ func (e *env) kubeHost() (*kube.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := e.images(true)
+	imgs, err := e.images()
 	if err != nil {
 		return nil, err
 	}

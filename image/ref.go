@@ -14,8 +14,8 @@ var ErrInvalidReference = errors.New("invalid reference format")
 
 var hexID = regexp.MustCompile(`^(sha256:)?[0-9a-f]{3,64}$`)
 
-// refError words a parse failure once: "invalid reference format: "X": why".
-func refError(name string, err error) error {
+// RefError words a parse failure once: "invalid reference format: "X": why".
+func RefError(name string, err error) error {
 	why := strings.TrimPrefix(err.Error(), ErrInvalidReference.Error())
 	why = strings.TrimPrefix(why, ": ")
 	if why == "" {
@@ -49,7 +49,7 @@ func ParseNew(name string) (reference.NamedTagged, error) {
 	}
 	n, err := reference.ParseNormalizedNamed(full)
 	if err != nil {
-		return nil, refError(name, err)
+		return nil, RefError(name, err)
 	}
 	if _, ok := n.(reference.Digested); ok {
 		return nil, fmt.Errorf("%w: %q: a digest cannot name a new image", ErrInvalidReference, name)
@@ -67,7 +67,7 @@ func ParseNew(name string) (reference.NamedTagged, error) {
 func ParsePull(name string) (reference.Named, error) {
 	n, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return nil, refError(name, err)
+		return nil, RefError(name, err)
 	}
 	return reference.TagNameOnly(n), nil
 }
@@ -83,20 +83,20 @@ func Candidates(name string) ([]string, error) {
 	if hasDomain(name) {
 		n, err := reference.ParseNormalizedNamed(name)
 		if err != nil {
-			return nil, refError(name, err)
+			return nil, RefError(name, err)
 		}
 		return []string{reference.TagNameOnly(n).String()}, nil
 	}
 	// Validate with a registry prefix so that "busybox" parses as a short name.
 	n, err := reference.ParseNormalizedNamed("localhost/" + name)
 	if err != nil {
-		return nil, refError(name, err)
+		return nil, RefError(name, err)
 	}
 	tagged := reference.TagNameOnly(n).String()
 	short := strings.TrimPrefix(tagged, "localhost/")
 	hub, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return nil, refError(name, err)
+		return nil, RefError(name, err)
 	}
 	return []string{short, tagged, reference.TagNameOnly(hub).String()}, nil
 }

@@ -28,7 +28,7 @@ type Options struct {
 	// SingleID says the user namespace maps only the user's own id, so files of other
 	// owners in layers cannot be chowned: they are kept as the user instead.
 	SingleID bool
-	Logger   *slog.Logger
+	Logger   *slog.Logger `json:"-"`
 }
 
 // Store is the layer store; callers must Shutdown it.

@@ -1,4 +1,4 @@
-//go:build !sbx_leaninit
+//go:build !sbx_embed
 
 package initbin
 

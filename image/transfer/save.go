@@ -1,4 +1,4 @@
-package image
+package transfer
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"go.podman.io/image/v5/docker/reference"
 	ociarchive "go.podman.io/image/v5/oci/archive"
 	"go.podman.io/image/v5/types"
+
+	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/image/transferjob"
 )
 
 // PullOptions tunes a pull.
@@ -25,13 +28,13 @@ type PullOptions struct {
 // Pull fetches name from its registry (docker:// transport) and stores it under its full
 // name. Registry credentials come from the usual auth.json / ~/.docker/config.json.
 func (m *Images) Pull(ctx context.Context, name string, o PullOptions) (Loaded, error) {
-	n, err := ParsePull(name)
+	n, err := image.ParsePull(name)
 	if err != nil {
 		return Loaded{}, err
 	}
 	src, err := docker.NewReference(n)
 	if err != nil {
-		return Loaded{}, refError(name, err)
+		return Loaded{}, image.RefError(name, err)
 	}
 	sys := *m.Sys
 	insecure := isLoopbackRegistry(reference.Domain(n))
@@ -70,12 +73,6 @@ func isLoopbackRegistry(domain string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Save formats.
-const (
-	FormatDockerArchive = "docker-archive"
-	FormatOCIArchive    = "oci-archive"
-)
-
 // Save writes images to out (a file path) in a format podman and docker can load.
 // docker-archive holds any number of images; oci-archive exactly one.
 func (m *Images) Save(ctx context.Context, out, format string, names []string) error {
@@ -103,7 +100,7 @@ func (m *Images) Save(ctx context.Context, out, format string, names []string) e
 		items = append(items, it)
 	}
 	switch format {
-	case "", FormatDockerArchive:
+	case "", transferjob.FormatDockerArchive:
 		// One entry per image with all its requested tags: writing the same image twice
 		// would make the archive writer skip its config the second time.
 		var order []string
@@ -145,7 +142,7 @@ func (m *Images) Save(ctx context.Context, out, format string, names []string) e
 			}
 		}
 		return w.Close()
-	case FormatOCIArchive:
+	case transferjob.FormatOCIArchive:
 		if len(items) != 1 {
 			return errors.New("an oci-archive holds one image: save one image, or use --format docker-archive")
 		}
@@ -191,21 +188,4 @@ func (m *Images) SaveTo(ctx context.Context, w io.Writer, tmpDir, format string,
 	defer in.Close()
 	_, err = io.Copy(w, in)
 	return err
-}
-
-// Tag gives the image that src names the additional name dst.
-func (m *Images) Tag(src, dst string) (string, error) {
-	img, _, err := m.Resolve(src)
-	if err != nil {
-		return "", err
-	}
-	n, err := ParseNew(dst)
-	if err != nil {
-		return "", err
-	}
-	// AddNames moves the name away from any image that had it, as docker's tag does.
-	if err := m.Store.AddNames(img.ID, []string{n.String()}); err != nil {
-		return "", err
-	}
-	return n.String(), nil
 }

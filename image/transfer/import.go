@@ -1,4 +1,4 @@
-package image
+package transfer
 
 import (
 	"archive/tar"
@@ -20,6 +20,8 @@ import (
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/oci/layout"
 	"go.podman.io/storage/pkg/archive"
+
+	"github.com/sbx-dev/sbx/image"
 )
 
 // ImportOptions describes a root filesystem tarball to turn into an image.
@@ -38,7 +40,7 @@ type ImportOptions struct {
 func (m *Images) Import(ctx context.Context, o ImportOptions) (Loaded, error) {
 	var name string
 	if o.Name != "" {
-		n, err := ParseNew(o.Name)
+		n, err := image.ParseNew(o.Name)
 		if err != nil {
 			return Loaded{}, err
 		}
@@ -69,7 +71,7 @@ func (m *Images) Import(ctx context.Context, o ImportOptions) (Loaded, error) {
 	}
 	now := time.Now().UTC()
 	imgCfg := imgspecv1.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
-	if err := ApplyChanges(&imgCfg, o.Changes); err != nil {
+	if err := image.ApplyChanges(&imgCfg, o.Changes); err != nil {
 		return Loaded{}, err
 	}
 	comment := o.Message

@@ -1,4 +1,4 @@
-package image
+package transfer
 
 import (
 	"context"
@@ -17,12 +17,6 @@ import (
 	"go.podman.io/image/v5/oci/layout"
 	"go.podman.io/image/v5/types"
 )
-
-// Loaded is one image a load put into the store.
-type Loaded struct {
-	ID    string   // full image ID (hex)
-	Names []string // stored names; empty for an untagged image
-}
 
 // Load stores every image of a docker archive, an OCI archive or an OCI layout directory.
 // tmpDir is scratch space on a filesystem with room for the unpacked archive.
