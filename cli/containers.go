@@ -16,11 +16,13 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/sbx-dev/sbx/format"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/state"
+	"github.com/sbx-dev/sbx/userns"
 	"github.com/sbx-dev/sbx/volumes"
 )
 
@@ -311,6 +313,9 @@ func runCommand(e *env) *ucli.Command {
 				return &run.StatusError{Code: 125, Err: err}
 			}
 			if c.Bool("detach") {
+				if pipe := userns.DetachPipe(); pipe != nil && !run.KeepsGoSupervisor(ctr) {
+					return e.superviseHere(rt, ctr, pipe)
+				}
 				if err := e.startDetached(rt, ctr); err != nil {
 					return err
 				}
@@ -346,6 +351,80 @@ func (e *env) attach(rt *run.Runtime, ctr *run.Container, sigs chan os.Signal) e
 		return &ExitStatus{Code: code}
 	}
 	return nil
+}
+
+// superviseHere makes this process the detached container's supervisor: the constructor
+// forked `sbx run -d`, and the parent the caller waits for exits with what is written to
+// parent (see userns.DetachPipe). Starting sbx again as `sbx __supervise` (startDetached)
+// would cost a whole second start of sbx. The supervisor lets go of the caller's terminal
+// and standard streams as startDetached's does: its own output goes to supervisor.log.
+func (e *env) superviseHere(rt *run.Runtime, ctr *run.Container, parent *os.File) error {
+	logf, err := os.OpenFile(rt.Containers.Path(ctr.ID, "supervisor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	// The caller's standard output and error stay reachable for the ID or the error, and
+	// are closed before the parent exits: $(sbx run -d ...) reads until they are.
+	out, err := dupCloexec(1)
+	if err != nil {
+		return err
+	}
+	errOut, err := dupCloexec(2)
+	if err != nil {
+		return err
+	}
+	for fd, f := range []*os.File{null, logf, logf} {
+		if err := unix.Dup3(int(f.Fd()), fd, 0); err != nil {
+			return err
+		}
+	}
+	null.Close()
+	logf.Close()
+	unix.Setsid()
+	os.Chdir("/")
+	var hold []*os.File
+	if rt.HolderRef != nil {
+		hold = append(hold, rt.HolderRef)
+	}
+	reported := false
+	report := func(err error) {
+		reported = true
+		if err == nil {
+			fmt.Fprintln(out, ctr.ID)
+			out.Close()
+			errOut.Close()
+			fmt.Fprintln(parent, "ok")
+			return
+		}
+		code := 125
+		var se *run.StatusError
+		if errors.As(err, &se) {
+			code = se.Code
+		}
+		fmt.Fprintf(errOut, "sbx: %s\n", OneLine(err))
+		out.Close()
+		errOut.Close()
+		fmt.Fprintln(parent, code)
+		parent.Close()
+	}
+	_, err = rt.Supervise(ctr.ID, run.Stdio{Hold: hold, Ready: parent}, report)
+	if err != nil && !reported {
+		report(err)
+	}
+	return err
+}
+
+// dupCloexec duplicates fd; the copy does not reach children.
+func dupCloexec(fd int) (*os.File, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), "stdio"), nil
 }
 
 // startDetached starts a supervisor process for the container and waits until the

@@ -22,6 +22,18 @@ func handoff(fwd *netns.Forwarder) ([]netns.Listener, *os.File, string, bool) {
 	return fwd.Handoff()
 }
 
+// KeepsGoSupervisor reports whether detached, c keeps the Go supervisor for its whole life:
+// a published UDP port is served by the Go forwarder (see handoff).
+func KeepsGoSupervisor(c *Container) bool {
+	ports, _ := publishedPorts(c)
+	for _, p := range ports {
+		if p.Proto == "udp" {
+			return true
+		}
+	}
+	return false
+}
+
 // envIdle makes sbx start as the idle supervisor; package idlesup's constructor reads it.
 const envIdle = "_SBX_IDLE"
 
@@ -105,7 +117,8 @@ func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter
 	var old unix.Sigset_t
 	err := unix.PthreadSigmask(unix.SIG_BLOCK, &block, &old)
 	if err == nil {
-		err = syscall.Exec("/proc/self/exe", os.Args, env)
+		// The command line is the supervisor's, whichever command was supervising.
+		err = syscall.Exec("/proc/self/exe", []string{"sbx", "__supervise", c.ID}, env)
 		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
 	}
 	for _, fd := range fds {

@@ -56,6 +56,10 @@ const envInside = "_SBX_INSIDE"
 // Inside reports whether this process already runs in the holder's namespaces.
 func Inside() bool { return nsenter.Joined() || os.Getenv(envInside) == "1" }
 
+// DetachPipe is, in `sbx run -d`, the pipe to the waiting parent when the constructor forked
+// the command to be its own detached supervisor (see nsenter.DetachPipe); nil otherwise.
+func DetachPipe() *os.File { return nsenter.DetachPipe() }
+
 // HeldRef returns the shared lock this process inherited on holder.refs (nil outside), so
 // a process that outlives its parent (a detached supervisor) can keep the namespaces alive.
 // It is made close-on-exec here so that it never leaks into containers.

@@ -587,6 +587,129 @@ out:
 	close(refs);
 }
 
+// sbx_detach_fd is, in the child of a forked `sbx run -d` (sbx_detach_fork), the pipe to
+// the parent that waits for it; -1 otherwise.
+int sbx_detach_fd = -1;
+
+// The run flags that take a value, long and short names (package cli's run flags; a test
+// there keeps the two lists equal).
+const char *sbx_run_value_flags[] = {
+	"add-host", "cap-add", "cap-drop", "cpus", "dns", "dns-search", "entrypoint", "env", "e",
+	"env-file", "expose", "hostname", "h", "label", "l", "link", "memory", "m", "mount", "name",
+	"network", "net", "pids-limit", "publish", "p", "rootfs", "security-opt", "stop-signal",
+	"stop-timeout", "timeout", "tmpfs", "ulimit", "user", "u", "userns", "volume", "v",
+	"volumes-from", "workdir", "w", NULL,
+};
+
+static int sbx_value_flag(const char *name, size_t len) {
+	for (const char **f = sbx_run_value_flags; *f != NULL; f++)
+		if (strlen(*f) == len && strncmp(*f, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+// sbx_detached_run reports whether argv is `sbx [--debug] run FLAGS... IMAGE ...` with -d
+// (--detach) among the flags, read as Go's flag package reads them: flags end at the first
+// argument that is not one, a value flag takes the next argument unless it has "=VALUE",
+// and a single dash may group one-letter flags (-dit). Anything it is unsure about is a no:
+// the command then takes the ordinary way.
+static int sbx_detached_run(int argc, char **argv) {
+	int i = 1, detach = 0;
+	if (i < argc && strcmp(argv[i], "--debug") == 0)
+		i++;
+	if (i >= argc || strcmp(argv[i], "run") != 0)
+		return 0;
+	for (i++; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			break; // the image
+		if (strcmp(a, "--") == 0)
+			return 0;
+		int dashes = a[1] == '-' ? 2 : 1;
+		const char *name = a + dashes, *eq = strchr(name, '=');
+		size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		if (len == 0)
+			return 0;
+		int is_detach = (len == 6 && strncmp(name, "detach", 6) == 0) || (len == 1 && name[0] == 'd');
+		if (eq != NULL) {
+			if (is_detach) {
+				if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "1") == 0)
+					detach = 1;
+				else if (strcmp(eq + 1, "false") == 0 || strcmp(eq + 1, "0") == 0)
+					detach = 0;
+				else
+					return 0;
+			}
+			continue;
+		}
+		if (is_detach) {
+			detach = 1;
+			continue;
+		}
+		if (sbx_value_flag(name, len)) {
+			i++; // its value
+			continue;
+		}
+		if (dashes == 1 && len > 1) {
+			// A group of one-letter flags: only flags without a value are understood.
+			for (size_t k = 0; k < len; k++) {
+				if (sbx_value_flag(name + k, 1))
+					return 0;
+				if (name[k] == 'd')
+					detach = 1;
+			}
+		}
+	}
+	return detach;
+}
+
+// sbx_detach_fork makes `sbx run -d` its own detached supervisor without a second start of
+// sbx. The child goes on into Go, creates and starts the container, and supervises it
+// (becoming the idle supervisor); the parent, which the caller waits for, only waits on a
+// pipe. The child writes "ok" once the container's command runs (it has printed the ID),
+// or its exit status after printing the error, and the pipe closes when the supervisor
+// has settled; the parent then exits with that status. A child that closes the pipe
+// without a word (it chose the ordinary way, or died) leaves the parent to wait for it
+// and exit with its status (sbx_relay).
+static void sbx_detach_fork(int argc, char **argv) {
+	if (!sbx_detached_run(argc, argv))
+		return;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid_t child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (child == 0) {
+		close(p[0]);
+		sbx_detach_fd = p[1];
+		return;
+	}
+	close(p[1]);
+	char word[32];
+	size_t n = 0;
+	for (;;) {
+		char buf[256];
+		ssize_t r = read(p[0], buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (ssize_t k = 0; k < r && n < sizeof word - 1; k++)
+			word[n++] = buf[k];
+	}
+	word[n] = '\0';
+	if (n == 0)
+		sbx_relay(child);
+	if (strncmp(word, "ok", 2) == 0)
+		_exit(0);
+	int status = atoi(word);
+	_exit(status > 0 && status < 256 ? status : 125);
+}
+
 __attribute__((constructor)) static void sbx_nsenter(int argc, char **argv, char **envp) {
 	(void)envp;
 	sbx_argc = argc;
@@ -598,8 +721,11 @@ __attribute__((constructor)) static void sbx_nsenter(int argc, char **argv, char
 	if (v == NULL || *v == '\0') {
 		// A fresh command (not a re-executed sbx, not a container's init or exec stage,
 		// not already inside): join a running holder here if it can be done simply.
-		if (getenv("_SBX_INSIDE") == NULL && getenv("_SBX_INIT") == NULL && getenv("_SBX_EXEC") == NULL && getenv("_SBX_REFFD") == NULL)
+		if (getenv("_SBX_INSIDE") == NULL && getenv("_SBX_INIT") == NULL && getenv("_SBX_EXEC") == NULL && getenv("_SBX_REFFD") == NULL) {
 			sbx_fast_join(argc, argv);
+			if (sbx_nsenter_joined)
+				sbx_detach_fork(argc, argv);
+		}
 		return;
 	}
 	struct sbx_ns order[] = {
@@ -659,6 +785,12 @@ __attribute__((constructor)) static void sbx_nsenter(int argc, char **argv, char
 */
 import "C"
 
+import (
+	"os"
+	"sync"
+	"unsafe"
+)
+
 // Joined reports whether this process entered namespaces at start.
 func Joined() bool { return C.sbx_nsenter_joined != 0 }
 
@@ -670,4 +802,32 @@ func FastJoin() (refFD, uid, gid int, ok bool) {
 		return -1, -1, -1, false
 	}
 	return int(C.sbx_nsenter_reffd), int(C.sbx_nsenter_uid), int(C.sbx_nsenter_gid), true
+}
+
+// DetachPipe is, in the child of a `sbx run -d` the constructor forked (see
+// sbx_detach_fork), the pipe to the parent that the caller waits for; nil otherwise. The
+// child writes "ok" once the container runs, or its exit status after printing an error,
+// and the parent exits when the pipe closes. Closing it without a word makes the parent
+// wait for this process and exit with its status.
+func DetachPipe() *os.File {
+	detachOnce.Do(func() {
+		if C.sbx_detach_fd >= 0 {
+			detach = os.NewFile(uintptr(C.sbx_detach_fd), "detach")
+		}
+	})
+	return detach
+}
+
+var (
+	detachOnce sync.Once
+	detach     *os.File
+)
+
+// RunValueFlags lists the names of the run flags that the constructor knows take a value.
+func RunValueFlags() []string {
+	var out []string
+	for p := unsafe.Pointer(&C.sbx_run_value_flags[0]); *(**C.char)(p) != nil; p = unsafe.Add(p, unsafe.Sizeof((*C.char)(nil))) {
+		out = append(out, C.GoString(*(**C.char)(p)))
+	}
+	return out
 }
