@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"reflect"
+	"slices"
 
 	"github.com/sbx-dev/sbx/state"
 )
@@ -58,9 +60,14 @@ func (s *Space) UpdateLeases(fn func(leases []Lease) ([]Lease, error)) ([]Lease,
 			live = append(live, l)
 		}
 	}
+	read := slices.Clone(live)
+	dropped := len(live) < len(lf.Leases)
 	out, err := fn(live)
 	if err != nil {
 		return nil, err
+	}
+	if !dropped && reflect.DeepEqual(out, read) {
+		return out, nil // unchanged: rewriting the table would cost as much as reading it
 	}
 	if err := state.ReplaceTOML(s.leasesPath(), leaseFile{Leases: out}); err != nil {
 		return nil, err

@@ -51,6 +51,7 @@ type netSetup struct {
 	nets      []*netns.Network
 	fwd       *netns.Forwarder
 	hosts     []string // lines for the container's own /etc/hosts
+	peers     []string // its peers on user networks, the rewritable part of /etc/hosts
 	env       []string // docker's legacy link variables
 	endpoints map[string]Endpoint
 	ports     []PortBinding
@@ -117,6 +118,14 @@ func (r *Runtime) prepareNetwork(c *Container) (*netSetup, error) {
 		return nil, err
 	}
 	hostsPath := r.Containers.Path(c.ID, "hosts")
+	allNets, err := r.Net.Networks.List()
+	if err != nil {
+		space.Close()
+		return nil, err
+	}
+	// The firewall and the peers' /etc/hosts follow the new leases at once, under the same
+	// lock: nothing of them needs the container's interfaces. Its own /etc/hosts gets its
+	// peers when it is written (userdata).
 	_, err = space.UpdateLeases(func(leases []netns.Lease) ([]netns.Lease, error) {
 		for _, n := range s.nets {
 			ip, err := netns.FreeAddress(n, leases)
@@ -137,7 +146,9 @@ func (r *Runtime) prepareNetwork(c *Container) (*netSetup, error) {
 			s.endpoints[n.Name] = Endpoint{NetworkID: n.ID, IPAddress: ip.String(), PrefixLen: n.Subnet.Bits(),
 				Gateway: n.Gateway.String(), MacAddress: netns.MAC(ip).String()}
 		}
-		return leases, nil
+		refreshHosts(leases, allNets)
+		s.peers = peerLines(c.ID, leases, allNets)
+		return leases, space.ApplyRules(allNets, leases)
 	})
 	if err != nil {
 		space.Close()
@@ -225,7 +236,7 @@ func (s *netSetup) attach(pid int) error {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
 	}
-	return s.r.networkChanged(s.space)
+	return nil
 }
 
 // release gives the addresses and ports back; the veths went with the namespace.
@@ -267,23 +278,43 @@ func (r *Runtime) networkChanged(space *netns.Space) error {
 // a user-defined network: on those networks containers find each other by name, as with
 // docker's embedded DNS; on the default bridge only links add names.
 func refreshHosts(leases []netns.Lease, nets []*netns.Network) {
+	done := map[string]bool{}
+	for _, me := range leases {
+		if done[me.Container] {
+			continue
+		}
+		done[me.Container] = true
+		if lines := peerLines(me.Container, leases, nets); lines != nil {
+			rewriteHostsSection(me.Hosts, lines)
+		}
+	}
+}
+
+// peerLines is the peer section of container id's /etc/hosts: every other container on the
+// user-defined networks it is on; nil when it is on none.
+func peerLines(id string, leases []netns.Lease, nets []*netns.Network) []string {
 	userNet := map[string]bool{}
 	for _, n := range nets {
 		userNet[n.Name] = !n.Default()
 	}
+	var lines []string
+	onUserNet := false
 	for _, me := range leases {
-		if !userNet[me.Network] {
+		if me.Container != id || !userNet[me.Network] {
 			continue
 		}
-		var lines []string
+		onUserNet = true
 		for _, peer := range leases {
-			if peer.Network != me.Network || peer.Container == me.Container {
+			if peer.Network != me.Network || peer.Container == id {
 				continue
 			}
 			lines = append(lines, peer.IP.String()+"\t"+strings.Join(append([]string{peer.Name}, peer.Aliases...), " "))
 		}
-		rewriteHostsSection(me.Hosts, lines)
 	}
+	if onUserNet && lines == nil {
+		lines = []string{}
+	}
+	return lines
 }
 
 // rewriteHostsSection replaces what follows the marker, keeping the file's inode (it is

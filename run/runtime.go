@@ -193,6 +193,9 @@ func (r *Runtime) userdata(c *Container, nw *netSetup) ([]Mount, error) {
 	}
 	if nw != nil {
 		hosts += hostsMarker
+		for _, l := range nw.peers {
+			hosts += l + "\n"
+		}
 	}
 	files := map[string]string{
 		"hostname":    hostname + "\n",
