@@ -204,9 +204,19 @@ static int sbx_hot_command(int argc, char **argv) {
 	return 0;
 }
 
-// sbx_runtime_dir is config.ResolvePaths' runtime directory for the cases that need no
-// more than the environment and a stat: SBX_ROOT, root, or a usable XDG_RUNTIME_DIR.
-// Anything else returns 0 and leaves the decision to Go.
+// sbx_dir_usable is package cli's dirUsable: a directory that is the user's own or that
+// the user may write to.
+static int sbx_dir_usable(const char *path, uid_t uid) {
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return st.st_uid == uid || access(path, W_OK | X_OK) == 0;
+}
+
+// sbx_runtime_dir is config.ResolvePaths' runtime directory, read the same way: SBX_ROOT,
+// root's, a usable XDG_RUNTIME_DIR, a usable /run/user/UID, else TMPDIR's (or /tmp's)
+// sbx-UID. It returns 0 when SBX_ROOT is not absolute (Go then says why) or a path is
+// too long.
 static int sbx_runtime_dir(char *out, size_t size, uid_t uid) {
 	const char *root = getenv("SBX_ROOT");
 	if (root != NULL && *root != '\0')
@@ -214,12 +224,22 @@ static int sbx_runtime_dir(char *out, size_t size, uid_t uid) {
 	if (uid == 0)
 		return snprintf(out, size, "/run/sbx") < (int)size;
 	const char *xrd = getenv("XDG_RUNTIME_DIR");
+	if (xrd != NULL && xrd[0] == '/' && sbx_dir_usable(xrd, uid))
+		return snprintf(out, size, "%s/sbx", xrd) < (int)size;
+	char run_user[64];
+	snprintf(run_user, sizeof run_user, "/run/user/%u", (unsigned)uid);
+	if (sbx_dir_usable(run_user, uid))
+		return snprintf(out, size, "%s/sbx", run_user) < (int)size;
+	// Under su, runuser or a CI runner there is often neither: TMPDIR then, as Go does. In
+	// a shared /tmp only a directory that is the user's alone is trusted (another user could
+	// have made it, with a holder record of theirs); anything else is left to Go.
+	const char *tmp = getenv("TMPDIR");
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	if (snprintf(out, size, "%s/sbx-%u", tmp, (unsigned)uid) >= (int)size)
+		return 0;
 	struct stat st;
-	if (xrd == NULL || xrd[0] != '/' || stat(xrd, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0;
-	if (st.st_uid != uid && access(xrd, W_OK | X_OK) < 0)
-		return 0;
-	return snprintf(out, size, "%s/sbx", xrd) < (int)size;
+	return lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 022) == 0;
 }
 
 // sbx_start_time is field 22 of /proc/PID/stat; 0 for a process that is gone or a zombie.
@@ -325,10 +345,11 @@ static int sbx_find_exe(const char *name, char *out, size_t size) {
 	return 0;
 }
 
-// sbx_map runs newuidmap or newgidmap for pid with userns.BuildMap's layout: 0 is the user,
-// 1.. the subordinate ranges in order. Its messages are dropped: on failure the Go path
-// runs it again and reports them.
-static int sbx_map(const char *prog, pid_t pid, unsigned long own, unsigned long ranges[][2], int n) {
+// sbx_map starts newuidmap or newgidmap for pid with userns.BuildMap's layout: 0 is the
+// user, 1.. the subordinate ranges in order, and returns the helper's pid (-1: no start;
+// see sbx_mapped). Its messages are dropped: on failure the Go path runs it again and
+// reports them.
+static pid_t sbx_map(const char *prog, pid_t pid, unsigned long own, unsigned long ranges[][2], int n) {
 	char nums[3 + 3 * SBX_MAX_RANGES][24];
 	char *argv[4 + 3 * SBX_MAX_RANGES + 1];
 	int a = 0, k = 0;
@@ -349,8 +370,6 @@ static int sbx_map(const char *prog, pid_t pid, unsigned long own, unsigned long
 	}
 	argv[a] = NULL;
 	pid_t p = fork();
-	if (p < 0)
-		return -1;
 	if (p == 0) {
 		int null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
@@ -360,11 +379,18 @@ static int sbx_map(const char *prog, pid_t pid, unsigned long own, unsigned long
 		execv(prog, argv);
 		_exit(127);
 	}
+	return p;
+}
+
+// sbx_mapped waits for a sbx_map helper (-1: it did not start) and reports its success.
+static int sbx_mapped(pid_t p) {
+	if (p < 0)
+		return 0;
 	int status;
 	while (waitpid(p, &status, 0) < 0)
 		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+			return 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 // sbx_read_map renders /proc/PID/{uid,gid}_map as FormatMap does: "0:1000:1,1:100000:65536".
@@ -449,8 +475,12 @@ static int sbx_start_holder(const char *dir, uid_t uid, long *pidp, unsigned lon
 	close(gop[0]);
 	close(ready[1]);
 	int ok = pid > 0;
-	if (ok && uid != 0)
-		ok = sbx_map(newuidmap, pid, uid, subuid, nu) == 0 && sbx_map(newgidmap, pid, getgid(), subgid, ng) == 0;
+	if (ok && uid != 0) {
+		// The two setuid helpers write independent maps: run them side by side.
+		pid_t u = sbx_map(newuidmap, pid, uid, subuid, nu), g = sbx_map(newgidmap, pid, getgid(), subgid, ng);
+		int uok = sbx_mapped(u), gok = sbx_mapped(g);
+		ok = uok && gok;
+	}
 	if (ok)
 		ok = write(gop[1], "go\n", 3) == 3;
 	close(gop[1]);
