@@ -51,9 +51,9 @@ func kubeCommand(e *env) *ucli.Command {
 						var obj any
 						var warn []string
 						if typ == "pod" {
-							obj, warn = kube.Pod(in)
+							obj, warn = kube.NewPod(in)
 						} else {
-							obj, warn = kube.Deployment(in)
+							obj, warn = kube.NewDeployment(in)
 						}
 						for _, w := range warn {
 							fmt.Fprintf(e.opts.Stderr, "sbx: kube generate: warning: %s\n", w)

@@ -3,6 +3,7 @@ package kube
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,7 +69,8 @@ func newFieldCheck(paths []string) *fieldCheck {
 	return fc
 }
 
-// object checks a JSON object against struct type t; path is what the user sees
+// object checks a JSON object against struct type t (one of types.go, which stands for the
+// Kubernetes type of the same name, whose other fields k8sFields lists); path is what the user sees
 // (spec.containers[0].name), norm the same with [] for indices.
 func (fc *fieldCheck) object(obj map[string]any, t reflect.Type, path, norm string) {
 	fields := jsonFields(t)
@@ -77,14 +79,19 @@ func (fc *fieldCheck) object(obj map[string]any, t reflect.Type, path, norm stri
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	known := k8sFields[t.Name()]
 	for _, k := range keys {
 		p, n := join(path, k), join(norm, k)
 		ft, ok := fields[k]
-		if !ok {
+		switch {
+		case ok:
+			fc.value(obj[k], ft, p, n)
+		case !slices.Contains(known, k):
 			fc.unknown = append(fc.unknown, p)
-			continue
+		case !empty(obj[k]):
+			// A Kubernetes field that types.go leaves out: play does not carry it out.
+			fc.unsupported = append(fc.unsupported, p)
 		}
-		fc.value(obj[k], ft, p, n)
 	}
 }
 

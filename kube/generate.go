@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sbx-dev/sbx/image"
@@ -39,20 +36,20 @@ type PodInput struct {
 	LinkIPs map[string]string
 }
 
-// Pod is the v1 Pod that runs in.Members; the warnings name what it leaves out.
-func Pod(in PodInput) (*corev1.Pod, []string) {
-	ps, warn := PodSpec(in)
-	return &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: in.Name, Labels: commonLabels(in.Members)},
+// NewPod is the v1 Pod that runs in.Members; the warnings name what it leaves out.
+func NewPod(in PodInput) (*Pod, []string) {
+	ps, warn := NewPodSpec(in)
+	return &Pod{
+		TypeMeta:   TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: ObjectMeta{Name: in.Name, Labels: commonLabels(in.Members)},
 		Spec:       ps,
 	}, warn
 }
 
-// Deployment is an apps/v1 Deployment of one replica of the pod. Its restart policy is
+// NewDeployment is an apps/v1 Deployment of one replica of the pod. Its restart policy is
 // left to the default, Always, the only one a Deployment allows.
-func Deployment(in PodInput) (*appsv1.Deployment, []string) {
-	ps, warn := PodSpec(in)
+func NewDeployment(in PodInput) (*Deployment, []string) {
+	ps, warn := NewPodSpec(in)
 	ps.RestartPolicy = ""
 	labels := commonLabels(in.Members)
 	if labels == nil {
@@ -60,24 +57,24 @@ func Deployment(in PodInput) (*appsv1.Deployment, []string) {
 	}
 	labels["app"] = in.Name
 	one := int32(1)
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: in.Name},
-		Spec: appsv1.DeploymentSpec{
+	return &Deployment{
+		TypeMeta:   TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: ObjectMeta{Name: in.Name},
+		Spec: DeploymentSpec{
 			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": in.Name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Selector: &LabelSelector{MatchLabels: map[string]string{"app": in.Name}},
+			Template: PodTemplateSpec{
+				ObjectMeta: ObjectMeta{Labels: labels},
 				Spec:       ps,
 			},
 		},
 	}, warn
 }
 
-// PodSpec maps the members' records to a pod spec.
-func PodSpec(in PodInput) (corev1.PodSpec, []string) {
+// NewPodSpec maps the members' records to a pod spec.
+func NewPodSpec(in PodInput) (PodSpec, []string) {
 	var warn []string
-	ps := corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}
+	ps := PodSpec{RestartPolicy: RestartPolicyNever}
 	root := in.Root
 	// A host name sbx made up (the ID) or that play gave (the pod's name) is the default.
 	if h := root.Config.Hostname; h != "" && h != root.ShortID() && h != in.Name {
@@ -120,7 +117,7 @@ func PodSpec(in PodInput) (corev1.PodSpec, []string) {
 			name = dnsLabel(c.Name)
 		}
 		name = uniqueName(name, names)
-		kc := corev1.Container{Name: name, Image: m.ImageName}
+		kc := Container{Name: name, Image: m.ImageName}
 		img := m.Image
 		if img == nil {
 			img = &image.ContainerConfig{}
@@ -155,7 +152,7 @@ func PodSpec(in PodInput) (corev1.PodSpec, []string) {
 		for _, mnt := range c.Host.Mounts {
 			vname, ok := vols.add(c, mnt, in.VolumeNames, w)
 			if ok {
-				kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: vname, MountPath: mnt.Destination, ReadOnly: !mnt.RW})
+				kc.VolumeMounts = append(kc.VolumeMounts, VolumeMount{Name: vname, MountPath: mnt.Destination, ReadOnly: !mnt.RW})
 			}
 		}
 		for _, h := range c.Host.ExtraHosts {
@@ -195,32 +192,32 @@ func PodSpec(in PodInput) (corev1.PodSpec, []string) {
 }
 
 // envDiff is the container's environment less what the image and sbx put there.
-func envDiff(c *run.Container, img *image.ContainerConfig) []corev1.EnvVar {
+func envDiff(c *run.Container, img *image.ContainerConfig) []EnvVar {
 	fromImage := map[string]bool{}
 	imagePath := false
 	for _, e := range img.Env {
 		fromImage[e] = true
 		imagePath = imagePath || strings.HasPrefix(e, "PATH=")
 	}
-	var out []corev1.EnvVar
+	var out []EnvVar
 	for _, e := range c.Config.Env {
 		if fromImage[e] || e == "HOSTNAME="+c.Config.Hostname || (!imagePath && e == "PATH="+spec.DefaultPath) {
 			continue
 		}
 		k, v, _ := strings.Cut(e, "=")
-		out = append(out, corev1.EnvVar{Name: k, Value: v})
+		out = append(out, EnvVar{Name: k, Value: v})
 	}
 	return out
 }
 
-func securityContext(c *run.Container, img *image.ContainerConfig, w func(string, ...any)) (*corev1.SecurityContext, bool) {
-	sc := &corev1.SecurityContext{}
+func securityContext(c *run.Container, img *image.ContainerConfig, w func(string, ...any)) (*SecurityContext, bool) {
+	sc := &SecurityContext{}
 	set := false
 	if c.Host.Privileged {
 		sc.Privileged, set = ptr(true), true
 	}
 	if len(c.Host.CapAdd)+len(c.Host.CapDrop) > 0 {
-		sc.Capabilities, set = &corev1.Capabilities{Add: capList(c.Host.CapAdd), Drop: capList(c.Host.CapDrop)}, true
+		sc.Capabilities, set = &Capabilities{Add: capList(c.Host.CapAdd), Drop: capList(c.Host.CapDrop)}, true
 	}
 	if c.Host.ReadOnly {
 		sc.ReadOnlyRootFilesystem, set = ptr(true), true
@@ -281,10 +278,10 @@ func leftOut(c *run.Container, img *image.ContainerConfig) []string {
 	return out
 }
 
-func capList(caps []string) []corev1.Capability {
-	var out []corev1.Capability
+func capList(caps []string) []Capability {
+	var out []Capability
 	for _, c := range caps {
-		out = append(out, corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_")))
+		out = append(out, Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_")))
 	}
 	return out
 }
@@ -309,49 +306,49 @@ func parsePortKey(k string) (int, string, bool) {
 }
 
 // containerPorts is one entry per host binding of a container port, or one without.
-func containerPorts(port int, proto string, bs []run.PortBinding) []corev1.ContainerPort {
-	kp := corev1.Protocol(strings.ToUpper(proto))
+func containerPorts(port int, proto string, bs []run.PortBinding) []ContainerPort {
+	kp := Protocol(strings.ToUpper(proto))
 	if len(bs) == 0 {
-		return []corev1.ContainerPort{{ContainerPort: int32(port), Protocol: kp}}
+		return []ContainerPort{{ContainerPort: int32(port), Protocol: kp}}
 	}
-	var out []corev1.ContainerPort
+	var out []ContainerPort
 	for _, b := range bs {
-		out = append(out, corev1.ContainerPort{ContainerPort: int32(port), HostPort: int32(b.HostPort), HostIP: b.HostIP, Protocol: kp})
+		out = append(out, ContainerPort{ContainerPort: int32(port), HostPort: int32(b.HostPort), HostIP: b.HostIP, Protocol: kp})
 	}
 	return out
 }
 
 // volumeNamer gives each distinct source one pod volume with a stable, unique name.
 type volumeNamer struct {
-	volumes []corev1.Volume
+	volumes []Volume
 	taken   map[string]bool
 	byKey   map[string]string
 }
 
 func (v *volumeNamer) add(c *run.Container, m run.Mount, anonNames map[string]string, w func(string, ...any)) (string, bool) {
 	var key, base string
-	var src corev1.VolumeSource
+	var src VolumeSource
 	switch {
 	case m.Type == "bind":
-		t := corev1.HostPathDirectoryOrCreate
+		t := HostPathDirectoryOrCreate
 		if m.File {
-			t = corev1.HostPathFile
+			t = HostPathFile
 		}
 		key, base = "bind:"+m.Source, dnsLabel(m.Source)
-		src.HostPath = &corev1.HostPathVolumeSource{Path: m.Source, Type: &t}
+		src.HostPath = &HostPathVolumeSource{Path: m.Source, Type: &t}
 	case m.Type == "volume" && m.Anonymous:
 		key, base = "volume:"+m.Name, anonNames[m.Name]
 		if base == "" {
 			base = "vol-" + m.Name[:min(12, len(m.Name))]
 		}
-		src.EmptyDir = &corev1.EmptyDirVolumeSource{}
+		src.EmptyDir = &EmptyDirVolumeSource{}
 	case m.Type == "volume":
 		key, base = "volume:"+m.Name, dnsLabel(m.Name)
-		src.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: m.Name}
+		src.PersistentVolumeClaim = &PersistentVolumeClaimVolumeSource{ClaimName: m.Name}
 	case m.Type == "tmpfs":
 		// A tmpfs is the container's own: never shared, even at the same path.
 		key, base = "tmpfs:"+c.ID+":"+m.Destination, "tmpfs-"+dnsLabel(m.Destination)
-		src.EmptyDir = &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+		src.EmptyDir = &EmptyDirVolumeSource{Medium: StorageMediumMemory}
 		if extra := slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool {
 			return o == "ro" || o == "noexec" || o == "nosuid" || o == "nodev" // sbx's defaults
 		}); len(extra) > 0 {
@@ -366,12 +363,12 @@ func (v *volumeNamer) add(c *run.Container, m run.Mount, anonNames map[string]st
 	}
 	name := uniqueName(base, v.taken)
 	v.byKey[key] = name
-	v.volumes = append(v.volumes, corev1.Volume{Name: name, VolumeSource: src})
+	v.volumes = append(v.volumes, Volume{Name: name, VolumeSource: src})
 	return name, true
 }
 
 // hostAliases collects host names by address, in the order first seen.
-type hostAliases struct{ list []corev1.HostAlias }
+type hostAliases struct{ list []HostAlias }
 
 func (h *hostAliases) add(ip, host string) {
 	for i := range h.list {
@@ -382,7 +379,7 @@ func (h *hostAliases) add(ip, host string) {
 			return
 		}
 	}
-	h.list = append(h.list, corev1.HostAlias{IP: ip, Hostnames: []string{host}})
+	h.list = append(h.list, HostAlias{IP: ip, Hostnames: []string{host}})
 }
 
 // commonLabels are the labels every member has, less sbx's own.

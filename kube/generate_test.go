@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sbx-dev/sbx/image"
@@ -39,9 +37,9 @@ func record(id, name string, mut func(c *run.Container)) *run.Container {
 
 // strictPod decodes generated YAML the way a careful consumer would: unknown or duplicate
 // fields are errors.
-func strictPod(t *testing.T, y []byte) *corev1.Pod {
+func strictPod(t *testing.T, y []byte) *Pod {
 	t.Helper()
-	var p corev1.Pod
+	var p Pod
 	if err := yaml.UnmarshalStrict(y, &p); err != nil {
 		t.Fatalf("generated YAML does not decode strictly: %v\n%s", err, y)
 	}
@@ -63,7 +61,7 @@ func TestGenerateContainer(t *testing.T) {
 		c.Host.ExtraHosts = []string{"db:10.0.0.5", "cache:10.0.0.5", "api:10.0.0.6"}
 		c.Host.Init = true
 	})
-	pod, warn := Pod(PodInput{Name: "web-1-pod", Root: web, Members: []Member{{C: web, ImageName: "localhost/busybox:latest", Image: busyboxCfg}}})
+	pod, warn := NewPod(PodInput{Name: "web-1-pod", Root: web, Members: []Member{{C: web, ImageName: "localhost/busybox:latest", Image: busyboxCfg}}})
 	y, err := Marshal(pod)
 	if err != nil {
 		t.Fatal(err)
@@ -75,22 +73,22 @@ func TestGenerateContainer(t *testing.T) {
 		}
 	}
 	uid, gid := int64(1000), int64(50)
-	want := corev1.PodSpec{
-		RestartPolicy: corev1.RestartPolicyNever,
+	want := PodSpec{
+		RestartPolicy: RestartPolicyNever,
 		Hostname:      "webhost",
-		Containers: []corev1.Container{{
+		Containers: []Container{{
 			Name: "web-1", Image: "localhost/busybox:latest",
 			Command: []string{"/bin/sh", "-c"}, Args: []string{"httpd -f -p 8080"},
-			Env:        []corev1.EnvVar{{Name: "MODE", Value: "prod"}, {Name: "EMPTY"}},
+			Env:        []EnvVar{{Name: "MODE", Value: "prod"}, {Name: "EMPTY"}},
 			WorkingDir: "/srv",
-			SecurityContext: &corev1.SecurityContext{
+			SecurityContext: &SecurityContext{
 				Privileged:             ptr(true),
-				Capabilities:           &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}, Drop: []corev1.Capability{"CHOWN"}},
+				Capabilities:           &Capabilities{Add: []Capability{"NET_ADMIN"}, Drop: []Capability{"CHOWN"}},
 				ReadOnlyRootFilesystem: ptr(true),
 				RunAsUser:              &uid, RunAsGroup: &gid,
 			},
 		}},
-		HostAliases: []corev1.HostAlias{{IP: "10.0.0.5", Hostnames: []string{"db", "cache"}}, {IP: "10.0.0.6", Hostnames: []string{"api"}}},
+		HostAliases: []HostAlias{{IP: "10.0.0.5", Hostnames: []string{"db", "cache"}}, {IP: "10.0.0.6", Hostnames: []string{"api"}}},
 	}
 	if !reflect.DeepEqual(got.Spec, want) {
 		t.Errorf("spec:\n%s\nwant:\n%s", y, mustYAML(t, want))
@@ -126,7 +124,7 @@ func TestGenerateCommandArgs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := record(idWeb, "web", func(c *run.Container) { c.Config.Entrypoint, c.Config.Cmd = tc.ep, tc.cmd })
-			ps, _ := PodSpec(PodInput{Name: "p", Root: c, Members: []Member{{C: c, Image: img}}})
+			ps, _ := NewPodSpec(PodInput{Name: "p", Root: c, Members: []Member{{C: c, Image: img}}})
 			k := ps.Containers[0]
 			if !reflect.DeepEqual(k.Command, tc.command) || !reflect.DeepEqual(k.Args, tc.args) {
 				t.Errorf("command %q args %q, want %q %q", k.Command, k.Args, tc.command, tc.args)
@@ -164,26 +162,26 @@ func TestGenerateSharedNamespacePortsVolumes(t *testing.T) {
 	})
 	in := PodInput{Name: "web-pod", Root: web, Members: []Member{{C: web, Image: busyboxCfg}, {C: side, Image: busyboxCfg}},
 		VolumeNames: map[string]string{anonV: "cache"}, LinkIPs: map[string]string{"web": "127.0.0.1"}}
-	pod, warn := Pod(in)
+	pod, warn := NewPod(in)
 	y, _ := Marshal(pod)
 	got := strictPod(t, y)
-	dirOrCreate, file := corev1.HostPathDirectoryOrCreate, corev1.HostPathFile
-	wantVolumes := []corev1.Volume{
-		{Name: "tmpfs-run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
-		{Name: "srv-data", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/data", Type: &dirOrCreate}}},
-		{Name: "etc-app-conf", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/etc/app.conf", Type: &file}}},
-		{Name: "books", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "books"}}},
-		{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	dirOrCreate, file := HostPathDirectoryOrCreate, HostPathFile
+	wantVolumes := []Volume{
+		{Name: "tmpfs-run", VolumeSource: VolumeSource{EmptyDir: &EmptyDirVolumeSource{Medium: StorageMediumMemory}}},
+		{Name: "srv-data", VolumeSource: VolumeSource{HostPath: &HostPathVolumeSource{Path: "/srv/data", Type: &dirOrCreate}}},
+		{Name: "etc-app-conf", VolumeSource: VolumeSource{HostPath: &HostPathVolumeSource{Path: "/etc/app.conf", Type: &file}}},
+		{Name: "books", VolumeSource: VolumeSource{PersistentVolumeClaim: &PersistentVolumeClaimVolumeSource{ClaimName: "books"}}},
+		{Name: "cache", VolumeSource: VolumeSource{EmptyDir: &EmptyDirVolumeSource{}}},
 	}
 	if !reflect.DeepEqual(got.Spec.Volumes, wantVolumes) {
 		t.Errorf("volumes:\n%s\nwant:\n%s", mustYAML(t, got.Spec.Volumes), mustYAML(t, wantVolumes))
 	}
-	wantWeb := []corev1.VolumeMount{
+	wantWeb := []VolumeMount{
 		{Name: "tmpfs-run", MountPath: "/run"}, {Name: "srv-data", MountPath: "/data"},
 		{Name: "etc-app-conf", MountPath: "/app.conf", ReadOnly: true}, {Name: "books", MountPath: "/books"},
 		{Name: "cache", MountPath: "/cache"},
 	}
-	wantSide := []corev1.VolumeMount{{Name: "cache", MountPath: "/cache", ReadOnly: true}, {Name: "srv-data", MountPath: "/in", ReadOnly: true}}
+	wantSide := []VolumeMount{{Name: "cache", MountPath: "/cache", ReadOnly: true}, {Name: "srv-data", MountPath: "/in", ReadOnly: true}}
 	if len(got.Spec.Containers) != 2 {
 		t.Fatalf("%d containers, want web and side in one pod:\n%s", len(got.Spec.Containers), y)
 	}
@@ -194,19 +192,19 @@ func TestGenerateSharedNamespacePortsVolumes(t *testing.T) {
 		t.Errorf("side mounts %+v, want %+v", m, wantSide)
 	}
 	// 80 is web's, 53/udp side's (it exposes it), 9000 nobody's: the namespace owner's.
-	wantWebPorts := []corev1.ContainerPort{
+	wantWebPorts := []ContainerPort{
 		{ContainerPort: 80, HostPort: 8080, Protocol: "TCP"},
 		{ContainerPort: 80, HostPort: 8081, HostIP: "127.0.0.1", Protocol: "TCP"},
 		{ContainerPort: 9000, HostPort: 9000, Protocol: "TCP"},
 	}
-	wantSidePorts := []corev1.ContainerPort{{ContainerPort: 53, HostPort: 5353, Protocol: "UDP"}}
+	wantSidePorts := []ContainerPort{{ContainerPort: 53, HostPort: 5353, Protocol: "UDP"}}
 	if p := got.Spec.Containers[0].Ports; !reflect.DeepEqual(p, wantWebPorts) {
 		t.Errorf("web ports %+v, want %+v", p, wantWebPorts)
 	}
 	if p := got.Spec.Containers[1].Ports; !reflect.DeepEqual(p, wantSidePorts) {
 		t.Errorf("side ports %+v, want %+v", p, wantSidePorts)
 	}
-	wantAliases := []corev1.HostAlias{{IP: "127.0.0.1", Hostnames: []string{"www", "web"}}}
+	wantAliases := []HostAlias{{IP: "127.0.0.1", Hostnames: []string{"www", "web"}}}
 	if !reflect.DeepEqual(got.Spec.HostAliases, wantAliases) {
 		t.Errorf("hostAliases %+v, want %+v", got.Spec.HostAliases, wantAliases)
 	}
@@ -224,7 +222,7 @@ func TestGenerateUserWarnings(t *testing.T) {
 		c.Host.NoNewPrivs = false
 		c.Host.Memory = 1 << 20
 	})
-	ps, warn := PodSpec(PodInput{Name: "p", Root: c, Members: []Member{{C: c, Image: busyboxCfg}}})
+	ps, warn := NewPodSpec(PodInput{Name: "p", Root: c, Members: []Member{{C: c, Image: busyboxCfg}}})
 	sc := ps.Containers[0].SecurityContext
 	if sc == nil || sc.RunAsUser != nil || sc.AllowPrivilegeEscalation == nil || !*sc.AllowPrivilegeEscalation {
 		t.Errorf("securityContext %+v: want allowPrivilegeEscalation true and no runAsUser", sc)
@@ -239,12 +237,12 @@ func TestGenerateUserWarnings(t *testing.T) {
 
 func TestGenerateDeployment(t *testing.T) {
 	c := record(idWeb, "web", func(c *run.Container) { c.Config.Labels = map[string]string{"tier": "front", LabelPod: "x"} })
-	d, _ := Deployment(PodInput{Name: "web", Root: c, Members: []Member{{C: c, Image: busyboxCfg}}})
+	d, _ := NewDeployment(PodInput{Name: "web", Root: c, Members: []Member{{C: c, Image: busyboxCfg}}})
 	y, err := Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got appsv1.Deployment
+	var got Deployment
 	if err := yaml.UnmarshalStrict(y, &got); err != nil {
 		t.Fatalf("%v\n%s", err, y)
 	}
@@ -292,7 +290,7 @@ func TestGeneratedPodPlays(t *testing.T) {
 		c.Host.CapAdd = []string{"NET_ADMIN"}
 		c.Config.User = "1000"
 	})
-	pod, _ := Pod(PodInput{Name: "web-pod", Root: web, Members: []Member{{C: web, ImageName: "busybox", Image: busyboxCfg}}})
+	pod, _ := NewPod(PodInput{Name: "web-pod", Root: web, Members: []Member{{C: web, ImageName: "busybox", Image: busyboxCfg}}})
 	y, _ := Marshal(pod)
 	pods, err := Parse(y)
 	if err != nil {

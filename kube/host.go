@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/volumes"
@@ -174,7 +172,7 @@ func linkIP(t *run.Container, samePod bool) string {
 
 // Play creates and starts the pods, all or nothing: whatever fails, what was made for
 // them is removed again. It returns the names of the containers it started.
-func (h *Host) Play(pods []*corev1.Pod) ([]string, error) {
+func (h *Host) Play(pods []*Pod) ([]string, error) {
 	var plans []*PodPlan
 	for _, p := range pods {
 		plans = append(plans, Plan(p, PlanOptions{InfraRoot: h.InfraRoot, Binary: h.Binary, NewVolumeName: volumes.NewAnonymousName}))
@@ -221,13 +219,13 @@ func (h *Host) check(plans []*PodPlan) error {
 			switch {
 			case err != nil && !os.IsNotExist(err):
 				return fmt.Errorf("pod %s: hostPath %s: %w", p.Name, hp.Path, err)
-			case err != nil && (hp.Type == corev1.HostPathDirectory || hp.Type == corev1.HostPathFile):
+			case err != nil && (hp.Type == HostPathDirectory || hp.Type == HostPathFile):
 				return fmt.Errorf("pod %s: hostPath %s does not exist (type %s)", p.Name, hp.Path, hp.Type)
-			case err == nil && hp.Type == corev1.HostPathDirectory && !st.IsDir():
+			case err == nil && hp.Type == HostPathDirectory && !st.IsDir():
 				return fmt.Errorf("pod %s: hostPath %s is not a directory (type Directory)", p.Name, hp.Path)
-			case err == nil && hp.Type == corev1.HostPathFile && !st.Mode().IsRegular():
+			case err == nil && hp.Type == HostPathFile && !st.Mode().IsRegular():
 				return fmt.Errorf("pod %s: hostPath %s is not a file (type File)", p.Name, hp.Path)
-			case err == nil && hp.Type == corev1.HostPathDirectoryOrCreate && !st.IsDir():
+			case err == nil && hp.Type == HostPathDirectoryOrCreate && !st.IsDir():
 				return fmt.Errorf("pod %s: hostPath %s is not a directory (type DirectoryOrCreate)", p.Name, hp.Path)
 			}
 		}

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sbx-dev/sbx/run"
@@ -30,7 +28,7 @@ var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 // pods they describe; a Deployment is its pod template, once, named after the Deployment.
 // Every field play does not carry out, and every value it cannot honour, is named in the
 // one error.
-func Parse(data []byte) ([]*corev1.Pod, error) {
+func Parse(data []byte) ([]*Pod, error) {
 	var docs [][]byte
 	for _, d := range docSeparator.Split(string(data), -1) {
 		if strings.TrimSpace(stripComments(d)) != "" {
@@ -40,7 +38,7 @@ func Parse(data []byte) ([]*corev1.Pod, error) {
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("%w: no Pod or Deployment in the file", ErrRefused)
 	}
-	var pods []*corev1.Pod
+	var pods []*Pod
 	var problems []string
 	names := map[string]bool{}
 	for i, d := range docs {
@@ -77,7 +75,7 @@ func stripComments(s string) string {
 }
 
 // parseDoc checks and decodes one document.
-func parseDoc(doc []byte) (*corev1.Pod, []string) {
+func parseDoc(doc []byte) (*Pod, []string) {
 	raw, err := yaml.YAMLToJSON(doc)
 	if err != nil {
 		return nil, []string{"not valid YAML: " + oneLine(err.Error())}
@@ -91,9 +89,9 @@ func parseDoc(doc []byte) (*corev1.Pod, []string) {
 	var typ reflect.Type
 	switch {
 	case kind == "Pod" && apiVersion == "v1":
-		typ = reflect.TypeFor[corev1.Pod]()
+		typ = reflect.TypeFor[Pod]()
 	case kind == "Deployment" && apiVersion == "apps/v1":
-		typ = reflect.TypeFor[appsv1.Deployment]()
+		typ = reflect.TypeFor[Deployment]()
 	default:
 		return nil, []string{fmt.Sprintf("kind %q apiVersion %q is not supported: use a v1 Pod or an apps/v1 Deployment", kind, apiVersion)}
 	}
@@ -109,12 +107,12 @@ func parseDoc(doc []byte) (*corev1.Pod, []string) {
 	// Values are checked even so, so that one run names every problem. Unknown fields were
 	// found above; the decoder skips them.
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	pod := &corev1.Pod{}
+	pod := &Pod{}
 	specPath := "spec."
 	if kind == "Pod" {
 		err = dec.Decode(pod)
 	} else {
-		var d appsv1.Deployment
+		var d Deployment
 		err = dec.Decode(&d)
 		specPath = "spec.template.spec."
 		if d.Spec.Replicas != nil && *d.Spec.Replicas != 1 {
@@ -123,7 +121,7 @@ func parseDoc(doc []byte) (*corev1.Pod, []string) {
 		pod.Name = d.Name
 		pod.Labels = d.Spec.Template.Labels
 		pod.Spec = d.Spec.Template.Spec
-		if p := pod.Spec.RestartPolicy; p != "" && p != corev1.RestartPolicyAlways {
+		if p := pod.Spec.RestartPolicy; p != "" && p != RestartPolicyAlways {
 			probs = append(probs, fmt.Sprintf("spec.template.spec.restartPolicy: %s (a Deployment's must be Always)", p))
 		}
 	}
@@ -131,7 +129,7 @@ func parseDoc(doc []byte) (*corev1.Pod, []string) {
 		return nil, append(probs, oneLine(err.Error()))
 	}
 	if kind == "Pod" {
-		if p := pod.Spec.RestartPolicy; p != "" && p != corev1.RestartPolicyNever {
+		if p := pod.Spec.RestartPolicy; p != "" && p != RestartPolicyNever {
 			probs = append(probs, fmt.Sprintf("spec.restartPolicy: %s (sbx does not restart containers: use Never)", p))
 		}
 	}
@@ -143,7 +141,7 @@ func parseDoc(doc []byte) (*corev1.Pod, []string) {
 }
 
 // validate checks the values of a pod that the field check let through.
-func validate(pod *corev1.Pod, sp string) []string {
+func validate(pod *Pod, sp string) []string {
 	var probs []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 	ps := &pod.Spec
@@ -158,7 +156,7 @@ func validate(pod *corev1.Pod, sp string) []string {
 			bad("%shostname: %v", sp, err)
 		}
 	}
-	vols := map[string]*corev1.Volume{}
+	vols := map[string]*Volume{}
 	for i := range ps.Volumes {
 		v := &ps.Volumes[i]
 		p := fmt.Sprintf("%svolumes[%d]", sp, i)
@@ -176,7 +174,7 @@ func validate(pod *corev1.Pod, sp string) []string {
 			}
 			if t := v.HostPath.Type; t != nil {
 				switch *t {
-				case "", corev1.HostPathDirectoryOrCreate, corev1.HostPathDirectory, corev1.HostPathFile:
+				case "", HostPathDirectoryOrCreate, HostPathDirectory, HostPathFile:
 				default:
 					bad("%s.hostPath.type: %s is not supported (use Directory, DirectoryOrCreate or File)", p, *t)
 				}
@@ -184,7 +182,7 @@ func validate(pod *corev1.Pod, sp string) []string {
 		}
 		if v.EmptyDir != nil {
 			n++
-			if m := v.EmptyDir.Medium; m != "" && m != corev1.StorageMediumMemory {
+			if m := v.EmptyDir.Medium; m != "" && m != StorageMediumMemory {
 				bad("%s.emptyDir.medium: %s is not supported (use Memory or nothing)", p, m)
 			}
 		}
@@ -237,7 +235,7 @@ func validate(pod *corev1.Pod, sp string) []string {
 				bad("%s.hostPort: %d is not a port", pp, port.HostPort)
 			}
 			switch port.Protocol {
-			case "", corev1.ProtocolTCP, corev1.ProtocolUDP:
+			case "", ProtocolTCP, ProtocolUDP:
 			default:
 				bad("%s.protocol: %s is not supported (TCP or UDP)", pp, port.Protocol)
 			}
@@ -250,7 +248,7 @@ func validate(pod *corev1.Pod, sp string) []string {
 			v := vols[m.Name]
 			if v == nil {
 				bad("%s.name: no volume named %q in %svolumes", mp, m.Name, sp)
-			} else if v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory {
+			} else if v.EmptyDir != nil && v.EmptyDir.Medium == StorageMediumMemory {
 				memoryUsers[m.Name]++
 			}
 			if !path.IsAbs(m.MountPath) {
@@ -302,11 +300,11 @@ type EmptyDir struct{ Name, Volume string }
 // HostPath is a bind source, checked (and made, for a missing directory) before anything.
 type HostPath struct {
 	Path string
-	Type corev1.HostPathType
+	Type HostPathType
 }
 
 // Plan maps a pod that Parse returned to the options of its containers.
-func Plan(pod *corev1.Pod, o PlanOptions) *PodPlan {
+func Plan(pod *Pod, o PlanOptions) *PodPlan {
 	ps := &pod.Spec
 	plan := &PodPlan{Name: pod.Name}
 	infra := run.CreateOptions{
@@ -335,7 +333,7 @@ func Plan(pod *corev1.Pod, o PlanOptions) *PodPlan {
 			emptyDirs[v.Name] = name
 			plan.EmptyDirs = append(plan.EmptyDirs, EmptyDir{Name: v.Name, Volume: name})
 		case v.HostPath != nil:
-			t := corev1.HostPathType("")
+			t := HostPathType("")
 			if v.HostPath.Type != nil {
 				t = *v.HostPath.Type
 			}
@@ -405,7 +403,7 @@ func Plan(pod *corev1.Pod, o PlanOptions) *PodPlan {
 			}
 		}
 		for _, m := range kc.VolumeMounts {
-			var v corev1.Volume
+			var v Volume
 			for _, pv := range ps.Volumes {
 				if pv.Name == m.Name {
 					v = pv
@@ -418,8 +416,8 @@ func Plan(pod *corev1.Pod, o PlanOptions) *PodPlan {
 					mode = "ro"
 				}
 				c.Binds = append(c.Binds, run.Mount{Type: "bind", Source: path.Clean(v.HostPath.Path), Destination: m.MountPath,
-					RW: !m.ReadOnly, Mode: mode, File: v.HostPath.Type != nil && *v.HostPath.Type == corev1.HostPathFile})
-			case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
+					RW: !m.ReadOnly, Mode: mode, File: v.HostPath.Type != nil && *v.HostPath.Type == HostPathFile})
+			case v.EmptyDir != nil && v.EmptyDir.Medium == StorageMediumMemory:
 				t, _ := spec.ParseTmpfs(m.MountPath)
 				t.ReadOnly = m.ReadOnly
 				c.Tmpfs = append(c.Tmpfs, t)
