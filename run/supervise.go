@@ -252,8 +252,6 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	defer keeper.release()
 	st.started()
 	pid, _ := state.Identify(cmd.Process.Pid)
-	r.Containers.Update(c.ID, func(c *Container) error { c.State.Pid = pid; return nil })
-
 	if nw != nil {
 		// The init waits for its config: its network is ready before its command runs.
 		if err := nw.attach(cmd.Process.Pid); err != nil {
@@ -262,11 +260,15 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			cmd.Wait()
 			return fail(125, err)
 		}
-		r.Containers.Update(c.ID, func(c *Container) error {
-			c.State.Networks, c.State.Ports = nw.endpoints, nw.ports
-			return nil
-		})
 	}
+	// One write for both: each rewrite of a record is a new file (see state.ReplaceTOML).
+	r.Containers.Update(c.ID, func(c *Container) error {
+		c.State.Pid = pid
+		if nw != nil {
+			c.State.Networks, c.State.Ports = nw.endpoints, nw.ports
+		}
+		return nil
+	})
 	// Limits come last: the init is still the Go program waiting for its config, and the
 	// threads its runtime starts while it waits count against --pids-limit.
 	if err := applyCgroups(c.ID, cmd.Process.Pid, containerLimits(c)); err != nil {
