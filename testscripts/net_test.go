@@ -1,6 +1,7 @@
 package testscripts
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -210,4 +211,80 @@ func cmdTCPHold(ts *testscript.TestScript, neg bool, args []string) {
 	if n != 0 {
 		ts.Fatalf("%d bytes came from %s; want none", n, args[0])
 	}
+}
+
+// cmdTCPCap opens N connections at once to HOST:PORT and waits until exactly HELD of them
+// stay open and the rest have been closed by the far side (a forwarder at its limit), then
+// closes one held connection and waits until a new connection is held in its place. It
+// fails if that does not happen within 10s.
+func cmdTCPCap(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: tcpcap HOST:PORT N HELD")
+	}
+	n, err1 := strconv.Atoi(args[1])
+	want, err2 := strconv.Atoi(args[2])
+	if err1 != nil || err2 != nil || want > n {
+		ts.Fatalf("usage: tcpcap HOST:PORT N HELD")
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+		if err != nil {
+			ts.Fatalf("connection %d to %s: %v", i+1, args[0], err)
+		}
+		conns = append(conns, c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	gone := make([]bool, n)
+	for {
+		open := 0
+		for i, c := range conns {
+			if !gone[i] && stillOpen(c) {
+				open++
+			} else {
+				gone[i] = true
+			}
+		}
+		if open == want {
+			break
+		}
+		if open < want || time.Now().After(deadline) {
+			ts.Fatalf("%d of %d connections open; want %d", open, n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range conns {
+		if !gone[i] {
+			conns[i].Close()
+			break
+		}
+	}
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+		if err != nil {
+			ts.Fatalf("connecting again to %s: %v", args[0], err)
+		}
+		conns = append(conns, c)
+		time.Sleep(20 * time.Millisecond)
+		if stillOpen(c) {
+			fmt.Fprintf(ts.Stdout(), "held %d closed %d, then a freed place taken again\n", want, n-want)
+			return
+		}
+	}
+	ts.Fatalf("no new connection was held after one was closed")
+}
+
+// stillOpen reports whether c has been neither closed nor reset by the far side (and sent
+// nothing).
+func stillOpen(c net.Conn) bool {
+	c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var b [1]byte
+	_, err := c.Read(b[:])
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -112,6 +112,7 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 			"udpecho":  cmdUDPEcho,
 			"tcppeer":  cmdTCPPeer,
 			"tcphold":  cmdTCPHold,
+			"tcpcap":   cmdTCPCap,
 			"waitgrep": cmdWaitgrep,
 			"jsonkeys": cmdJSONKeys,
 			"jsonpath": cmdJSONPath,
