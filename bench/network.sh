@@ -22,7 +22,8 @@
 #   apt-get install -y iperf3 podman slirp4netns passt busybox-static && make sbx &&
 #   BENCH_USER=sbxtest bench/network.sh
 # Environment: SBX (binary, default ../sbx), SECS (seconds per iperf3 run, default 5),
-# SCALE (containers in part 5, default 50), SKIP_PODMAN=1.
+# SCALE (containers in part 5, default 50), SKIP_PODMAN=1, BENCH_DIR (where the throwaway
+# stores go, default /tmp; /dev/shm takes the disk out of the figures).
 set -euo pipefail
 die() { echo "network.sh: $*" >&2; exit 1; }
 fail() { echo "FAILED: $*" | tee -a "$TMP/failed" >&2; }
@@ -43,7 +44,10 @@ src=${SBX:-$(dirname "$0")/../sbx}
 HOST_ADDR=$(ip -4 -o addr show scope global | awk '{split($4, a, "/"); print a[1]; exit}')
 [ -n "$HOST_ADDR" ] || die "the host has no global IPv4 address for outbound traffic"
 
-TMP=$(mktemp -d /tmp/sbxn.XXXXXX)
+# Every tool's store and files go under BENCH_DIR. Where it is a disk filesystem, a tool
+# that makes many files pays for what ran before: on a journal-less ext4 each new file skips
+# the inodes freed in the last minute or more, one by one.
+TMP=$(mktemp -d "${BENCH_DIR:-/tmp}/sbxn.XXXXXX")
 chmod 755 "$TMP"
 SBX=$TMP/sbx
 cp "$src" "$SBX"

@@ -20,7 +20,8 @@
 #   apt-get install -y busybox-static hyperfine crun bubblewrap podman && make sbx && bench/run_start.sh
 # Environment: SBX (the binary, default ../sbx next to this script; a copy is used, so
 # rebuilding during the run is harmless), RUNS, BENCH_USER (a user with /etc/subuid and
-# /etc/subgid ranges; everything is measured again rootless as that user).
+# /etc/subgid ranges; everything is measured again rootless as that user), BENCH_DIR
+# (where the throwaway stores go, default /tmp; /dev/shm takes the disk out of the figures).
 set -euo pipefail
 
 die() { echo "run_start.sh: $*" >&2; exit 1; }
@@ -37,7 +38,10 @@ src=${SBX:-$(dirname "$0")/../sbx}
 [ -x "$src" ] || die "no sbx binary at $src (run make sbx)"
 [ -z "${BENCH_USER:-}" ] || id "$BENCH_USER" >/dev/null 2>&1 || die "no user $BENCH_USER"
 
-TMP=$(mktemp -d /tmp/sbxs.XXXXXX)
+# Every tool's store and files go under BENCH_DIR. Where it is a disk filesystem, a tool
+# that makes many files pays for what ran before: on a journal-less ext4 each new file skips
+# the inodes freed in the last minute or more, one by one.
+TMP=$(mktemp -d "${BENCH_DIR:-/tmp}/sbxs.XXXXXX")
 chmod 755 "$TMP" # BENCH_USER reads the binary, the rootfs and the bundle from here
 RUNROOT=/run/sbxr-$$ # podman refuses a runroot path of 50 characters or more
 SBX=$TMP/sbx

@@ -252,24 +252,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	defer keeper.release()
 	st.started()
 	pid, _ := state.Identify(cmd.Process.Pid)
-	if nw != nil {
-		// The init waits for its config: its network is ready before its command runs.
-		if err := nw.attach(cmd.Process.Pid); err != nil {
-			st.abort()
-			cmd.Process.Kill()
-			cmd.Wait()
-			return fail(125, err)
-		}
-	}
-	// One write for both: each rewrite of a record is a new file (see state.ReplaceTOML).
-	r.Containers.Update(c.ID, func(c *Container) error {
-		c.State.Pid = pid
-		if nw != nil {
-			c.State.Networks, c.State.Ports = nw.endpoints, nw.ports
-		}
-		return nil
-	})
-	// Limits come last: the init is still the Go program waiting for its config, and the
+	// Limits first: the init is still the Go program waiting for its config, and the
 	// threads its runtime starts while it waits count against --pids-limit.
 	if err := applyCgroups(c.ID, cmd.Process.Pid, containerLimits(c)); err != nil {
 		st.abort()
@@ -298,12 +281,33 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		cmd.Wait()
 		return fail(125, err)
 	}
+	// The init sets up its root filesystem while the network is attached here; it waits
+	// for the word that its interfaces are in place before it starts the command.
+	cfg.WaitNetwork = nw != nil
 	if err := proto.Send(syncConn, cfg, pidsFDs...); err != nil {
 		st.abort()
 		cmd.Process.Kill()
 		cmd.Wait()
 		return fail(125, fmt.Errorf("configuring the container: %w", err))
 	}
+	if nw != nil {
+		if err := nw.attach(cmd.Process.Pid); err != nil {
+			st.abort()
+			cmd.Process.Kill()
+			cmd.Wait()
+			return fail(125, err)
+		}
+		// Refused only when the init has gone already: what it said, read below, is why.
+		proto.Send(syncConn, proto.Message{Stage: proto.StageNetwork})
+	}
+	// One write for both: each rewrite of a record is a new file (see state.ReplaceTOML).
+	r.Containers.Update(c.ID, func(c *Container) error {
+		c.State.Pid = pid
+		if nw != nil {
+			c.State.Networks, c.State.Ports = nw.endpoints, nw.ports
+		}
+		return nil
+	})
 	for {
 		var m proto.Message
 		files, err := proto.Receive(syncConn, &m)

@@ -80,5 +80,11 @@ func run(sync *net.UnixConn, cfg *proto.Config) error {
 			return fail(125, "bringing up lo: %v", err)
 		}
 	}
+	if cfg.WaitNetwork {
+		var m proto.Message
+		if _, err := proto.Receive(sync, &m); err != nil || m.Stage != proto.StageNetwork {
+			return fail(125, "waiting for the network: %v", err)
+		}
+	}
 	return startProcess(sync, &cfg.Process, true)
 }

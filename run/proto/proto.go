@@ -93,6 +93,10 @@ type Config struct {
 	ReadonlyPaths []string
 	// DevptsGID is the gid devpts gives new ptys (5, "tty"), or -1 when not mapped.
 	DevptsGID int
+	// WaitNetwork makes the init, once its root filesystem is set up, wait for a Message
+	// with Stage StageNetwork before it starts the command: the supervisor attaches the
+	// container's network meanwhile, and the two take turns no longer.
+	WaitNetwork bool
 }
 
 // Stages reported by the child.
@@ -101,7 +105,11 @@ const (
 	StagePTY     = "pty" // carries the pty master
 )
 
-// Message is what the child reports.
+// StageNetwork is the supervisor's word to an init that waits for its network (see
+// Config.WaitNetwork): the interfaces are in place.
+const StageNetwork = "network"
+
+// Message is what the child reports (and, once, StageNetwork, what the supervisor says).
 type Message struct {
 	Stage    string `json:",omitempty"`
 	Error    string `json:",omitempty"`
