@@ -109,6 +109,7 @@ func (s *Space) Attach(ctr *os.File, a Attachment) error {
 		attrs.Name = a.HostVeth
 		attrs.MTU = a.Bridge.MTU
 		attrs.MasterIndex = br.Attrs().Index
+		attrs.Flags = net.FlagUp // the bridge side is up from its creation
 		veth := &netlink.Veth{
 			LinkAttrs:        attrs,
 			PeerName:         a.IfName,
@@ -119,16 +120,8 @@ func (s *Space) Attach(ctr *os.File, a Attachment) error {
 		if err := netlink.LinkAdd(veth); err != nil {
 			return fmt.Errorf("creating the container's veth: %w", err)
 		}
-		host, err := netlink.LinkByName(a.HostVeth)
-		if err == nil {
-			err = netlink.LinkSetUp(host)
-		}
-		if err != nil {
-			netlink.LinkDel(veth)
-			return fmt.Errorf("bringing the bridge side of the veth up: %w", err)
-		}
 		if err := configureInside(ctr, a); err != nil {
-			netlink.LinkDel(host)
+			netlink.LinkDel(veth)
 			return err
 		}
 		return nil
@@ -152,9 +145,7 @@ func configureInside(ctr *os.File, a Attachment) error {
 	if err := h.LinkSetUp(l); err != nil {
 		return fmt.Errorf("bringing %s up: %w", a.IfName, err)
 	}
-	if lo, err := h.LinkByName("lo"); err == nil {
-		h.LinkSetUp(lo)
-	}
+	// lo is the init's to bring up (it does, in every network namespace of its own).
 	if a.DefaultRoute {
 		gw := a.Bridge.Gateway.Addr()
 		route := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: net.IP(gw.AsSlice())}
