@@ -40,7 +40,7 @@ func (e *env) runtime() (*run.Runtime, error) {
 	return &run.Runtime{
 		Store:         s,
 		ScratchLayers: s.GraphDriverName() == "overlay" && e.cfg.Storage.Driver != "fuse-overlayfs",
-		InitDir:       filepath.Join(e.paths.RuntimeDir, "init"),
+		InitDir:       e.programDir(),
 		Containers:    &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
 		Volumes:       e.volumeStore(),
 		Rootless:      e.paths.Rootless,

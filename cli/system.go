@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -256,7 +255,7 @@ func systemCommand(e *env) *ucli.Command {
 						return err
 					}
 					// The init programs kept for starts (run.Runtime.InitDir).
-					os.RemoveAll(filepath.Join(e.paths.RuntimeDir, "init"))
+					os.RemoveAll(e.programDir())
 					return os.RemoveAll(e.paths.DataDir)
 				},
 			},
