@@ -23,6 +23,11 @@
 // newuidmap (which need warnings and a fallback), and every case it is not sure about
 // stay with the Go path.
 //
+// Having joined, the constructor of `sbx run -d` forks (sbx_detach_fork): the child goes on
+// into Go as the command and stays as the container's detached supervisor, and the parent
+// waits on a pipe for the child's word and exits with it (DetachPipe). That saves the
+// second start of sbx a separate supervisor process would cost.
+//
 // The same constructor is the whole of the user's namespace holder (_SBX_HOLDER set; see
 // package userns): it finishes the holder's setup and then waits in flock until no sbx
 // process uses the namespaces any more. Being C, the holder never starts the Go runtime,
