@@ -122,3 +122,14 @@ func (r *Runtime) unmountScratch(c *Container) {
 		r.Logger.Debug("unmounting the scratch layer", "id", c.ID, "err", err)
 	}
 }
+
+// openTree clones the mount tree at path, the container's root filesystem, as a detached
+// mount (open_tree(2)): the init, whose mount namespace was made before the root
+// filesystem was mounted, attaches it at the same path (move_mount(2)).
+func openTree(path string) (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "rootfs-tree"), nil
+}

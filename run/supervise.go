@@ -133,124 +133,170 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		started(err)
 		return code, &StatusError{Code: code, Err: err}
 	}
+	// The init is started first, and its start (new namespaces, the program's own start)
+	// overlaps the root filesystem, the network and the config made here; it waits for
+	// the config. It gets the root filesystem as a mount tree (open_tree), since mounts
+	// made here after its start are not in its mount namespace. With keep-id the init has
+	// a user namespace of its own, where that tree would not be its to mount: the root
+	// filesystem comes first then, as it used to.
+	var (
+		cmd      *exec.Cmd
+		st       *streams
+		keeper   *keeper
+		syncConn *net.UnixConn
+		joinNet  bool
+		early    = c.Host.Userns != "keep-id"
+	)
+	// killInit ends a started init that never got as far as its command.
+	killInit := func() {
+		st.abort()
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	start := func() error {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		parentF, childF := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
+		defer childF.Close()
+		conn, err := net.FileConn(parentF)
+		parentF.Close()
+		if err != nil {
+			return err
+		}
+		syncConn = conn.(*net.UnixConn)
+		exe, initFile, err := r.initExecutable(c.Host.Init)
+		if err != nil {
+			return err
+		}
+		// The init runs it once started (or never will): its pages go when it execs.
+		defer initFile.Close()
+		flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP)
+		var extra []*os.File
+		if peer, ok := strings.CutPrefix(c.Host.NetworkMode, "container:"); ok {
+			f, err := r.peerNetns(peer)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			extra = append(extra, f)
+			joinNet = true
+		} else if c.Host.NetworkMode != "host" {
+			flags |= syscall.CLONE_NEWNET
+		}
+		cmd = &exec.Cmd{
+			Path:       exe,
+			Args:       []string{"sbx"},
+			Env:        []string{proto.EnvInit + "=1"},
+			ExtraFiles: append([]*os.File{childF}, extra...),
+			Dir:        "/",
+			SysProcAttr: &syscall.SysProcAttr{
+				Cloneflags: flags,
+				// The container dies with its supervisor, whatever kills the supervisor.
+				Pdeathsig: syscall.SIGKILL,
+			},
+		}
+		if c.Host.Userns == "keep-id" {
+			uid, gid := rootlessIDs()
+			um, err := keepIDMaps(uid, "/proc/self/uid_map")
+			if err != nil {
+				return err
+			}
+			gm, err := keepIDMaps(gid, "/proc/self/gid_map")
+			if err != nil {
+				return err
+			}
+			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
+			cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = um, gm
+			cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+			// Our uid (the user) is id U in the new namespace; the init must be its root to
+			// set the container up, so it switches to inner 0 before it executes.
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		}
+		st = &streams{tty: c.Config.Tty, openStdin: c.Config.OpenStdin}
+		if err := st.prepare(cmd, stdio.In != nil); err != nil {
+			return err
+		}
+		if keeper, err = startKeepingThread(cmd); err != nil {
+			st.abort()
+			return fmt.Errorf("starting the container: %w", err)
+		}
+		// From here on the child exists: every failure path must reap it (killInit). The
+		// keeper thread goes back to the pool on return, once the init has been reaped.
+		st.started()
+		return nil
+	}
+	defer func() {
+		if syncConn != nil {
+			syncConn.Close()
+		}
+		if keeper != nil {
+			keeper.release()
+		}
+	}()
+	if early {
+		if err := start(); err != nil {
+			return fail(125, err)
+		}
+	}
+	// failStarted is fail for an init that may have started.
+	failStarted := func(code int, err error) (int, error) {
+		if keeper != nil {
+			killInit()
+		}
+		return fail(code, err)
+	}
+
 	rootfs := c.Host.Rootfs
 	if c.Host.ScratchLayer {
 		mp, err := r.mountScratch(c)
 		if err != nil {
-			return fail(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
+			return failStarted(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
 		}
 		rootfs = mp
 	} else if rootfs == "" {
 		mp, err := r.Store.Mount(c.ID, "")
 		if err != nil {
-			return fail(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
+			return failStarted(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
 		}
 		rootfs = mp
 	}
 	if err := copyUp(c, rootfs); err != nil {
-		return fail(125, err)
+		return failStarted(125, err)
 	}
 	var nw *netSetup
 	var err error
 	if bridged(c.Host.NetworkMode) && r.Net.Networks != nil {
 		if nw, err = r.prepareNetwork(c); err != nil {
-			return fail(125, err)
+			return failStarted(125, err)
 		}
 		// The addresses and ports are held until the container is gone.
 		defer nw.release()
 	}
 	cfg, err := r.initConfig(c, rootfs, nw)
 	if err != nil {
-		return fail(125, err)
+		return failStarted(125, err)
 	}
 	seccompReady := compileSeccomp(&cfg.Process)
 	logw, err := newLogWriter(r.logPath(c.ID))
 	if err != nil {
-		return fail(125, err)
+		return failStarted(125, err)
 	}
 	defer logw.Close()
-
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fail(125, err)
-	}
-	parentF, childF := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
-	conn, err := net.FileConn(parentF)
-	parentF.Close()
-	if err != nil {
-		childF.Close()
-		return fail(125, err)
-	}
-	syncConn := conn.(*net.UnixConn)
-	defer syncConn.Close()
-
-	exe, initFile, err := r.initExecutable(c.Host.Init)
-	if err != nil {
-		childF.Close()
-		return fail(125, err)
-	}
-	defer initFile.Close()
-	flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP)
-	var extra []*os.File
-	if peer, ok := strings.CutPrefix(c.Host.NetworkMode, "container:"); ok {
-		f, err := r.peerNetns(peer)
-		if err != nil {
-			childF.Close()
-			return fail(125, err)
+	var rootTree *os.File
+	if early {
+		if rootTree, err = openTree(rootfs); err != nil {
+			return failStarted(125, fmt.Errorf("handing the root filesystem to the container: %w", err))
 		}
-		defer f.Close()
-		extra = append(extra, f)
+		defer rootTree.Close()
+		cfg.RootfsTree = true
+	} else if err := start(); err != nil {
+		return fail(125, err)
+	}
+	if joinNet {
 		cfg.NewNet, cfg.JoinNet = false, proto.SyncFD+1
-	} else if cfg.NewNet {
-		flags |= syscall.CLONE_NEWNET
 	}
-	cmd := &exec.Cmd{
-		Path:       exe,
-		Args:       []string{"sbx"},
-		Env:        []string{proto.EnvInit + "=1"},
-		ExtraFiles: append([]*os.File{childF}, extra...),
-		Dir:        "/",
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: flags,
-			// The container dies with its supervisor, whatever kills the supervisor.
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	if c.Host.Userns == "keep-id" {
-		uid, gid := rootlessIDs()
-		um, err := keepIDMaps(uid, "/proc/self/uid_map")
-		if err != nil {
-			childF.Close()
-			return fail(125, err)
-		}
-		gm, err := keepIDMaps(gid, "/proc/self/gid_map")
-		if err != nil {
-			childF.Close()
-			return fail(125, err)
-		}
-		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
-		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = um, gm
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
-		// Our uid (the user) is id U in the new namespace; the init must be its root to
-		// set the container up, so it switches to inner 0 before it executes.
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
-	}
-	st := &streams{tty: cfg.Process.TTY, openStdin: c.Config.OpenStdin}
-	if err := st.prepare(cmd, stdio.In != nil); err != nil {
-		childF.Close()
-		return fail(125, err)
-	}
-	keeper, err := startKeepingThread(cmd)
-	childF.Close()
-	initFile.Close() // the init runs it now (or never will): its pages go when it execs
-	if err != nil {
-		st.abort()
-		return fail(125, fmt.Errorf("starting the container: %w", err))
-	}
-	// From here on the child exists: every failure path must reap it. The keeper thread
-	// goes back to the pool on return, once the init has been reaped.
-	defer keeper.release()
-	st.started()
 	pid, _ := state.Identify(cmd.Process.Pid)
 	// Limits first: the init is still the Go program waiting for its config, and the
 	// threads its runtime starts while it waits count against --pids-limit.
@@ -284,6 +330,9 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	// The init sets up its root filesystem while the network is attached here; it waits
 	// for the word that its interfaces are in place before it starts the command.
 	cfg.WaitNetwork = nw != nil
+	if rootTree != nil {
+		pidsFDs = append(pidsFDs, int(rootTree.Fd())) // last, as Config.RootfsTree says
+	}
 	if err := proto.Send(syncConn, cfg, pidsFDs...); err != nil {
 		st.abort()
 		cmd.Process.Kill()

@@ -49,6 +49,9 @@ func Main() int {
 		fmt.Fprintf(os.Stderr, "sbx init: reading config: %v\n", err)
 		return 125
 	}
+	if cfg.RootfsTree && len(files) > 0 {
+		cfg.Tree, files = files[len(files)-1], files[:len(files)-1]
+	}
 	cfg.Process.PidsFiles = files
 	err = run(sync, &cfg)
 	code := 125

@@ -19,8 +19,15 @@ func setupRootfs(cfg *proto.Config) error {
 		return fail(125, "making / a slave mount: %v", err)
 	}
 	root := cfg.Rootfs
-	// pivot_root needs the new root to be a mount point of its own.
-	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	// pivot_root needs the new root to be a mount point of its own: the tree the supervisor
+	// handed over, or a bind of the directory.
+	if cfg.Tree != nil {
+		err := unix.MoveMount(int(cfg.Tree.Fd()), "", unix.AT_FDCWD, root, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		cfg.Tree.Close()
+		if err != nil {
+			return fail(125, "attaching the root filesystem: %v", err)
+		}
+	} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fail(125, "binding the root filesystem: %v", err)
 	}
 	if err := mountProc(root); err != nil {

@@ -93,6 +93,11 @@ type Config struct {
 	ReadonlyPaths []string
 	// DevptsGID is the gid devpts gives new ptys (5, "tty"), or -1 when not mapped.
 	DevptsGID int
+	// RootfsTree says the last descriptor that comes with the config is Rootfs as a
+	// detached mount tree (open_tree), to attach at Rootfs: the init's mount namespace was
+	// made before the root filesystem was mounted. Tree is that descriptor, in the init.
+	RootfsTree bool
+	Tree       *os.File `json:"-"`
 	// WaitNetwork makes the init, once its root filesystem is set up, wait for a Message
 	// with Stage StageNetwork before it starts the command: the supervisor attaches the
 	// container's network meanwhile, and the two take turns no longer.
