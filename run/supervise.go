@@ -301,49 +301,39 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	// Limits first: the init is still the Go program waiting for its config, and the
 	// threads its runtime starts while it waits count against --pids-limit.
 	if err := applyCgroups(c.ID, cmd.Process.Pid, containerLimits(c)); err != nil {
-		st.abort()
-		cmd.Process.Kill()
-		cmd.Wait()
+		killInit()
 		removeCgroups(c.ID, containerLimits(c))
 		return fail(125, err)
 	}
 	defer removeCgroups(c.ID, containerLimits(c))
 	pidsFiles, err := openPidsMax(c.ID, containerLimits(c))
 	if err != nil {
-		st.abort()
-		cmd.Process.Kill()
-		cmd.Wait()
+		killInit()
 		return fail(125, err)
 	}
-	var pidsFDs []int
+	var sendFDs []int // the pids.max files, and the root filesystem's tree
 	for _, f := range pidsFiles {
 		defer f.Close()
-		pidsFDs = append(pidsFDs, int(f.Fd()))
+		sendFDs = append(sendFDs, int(f.Fd()))
 	}
 	cfg.Process.PidsLimit = c.Host.PidsLimit
 	if err := seccompReady(); err != nil {
-		st.abort()
-		cmd.Process.Kill()
-		cmd.Wait()
+		killInit()
 		return fail(125, err)
 	}
 	// The init sets up its root filesystem while the network is attached here; it waits
 	// for the word that its interfaces are in place before it starts the command.
 	cfg.WaitNetwork = nw != nil
 	if rootTree != nil {
-		pidsFDs = append(pidsFDs, int(rootTree.Fd())) // last, as Config.RootfsTree says
+		sendFDs = append(sendFDs, int(rootTree.Fd())) // last, as Config.RootfsTree says
 	}
-	if err := proto.Send(syncConn, cfg, pidsFDs...); err != nil {
-		st.abort()
-		cmd.Process.Kill()
-		cmd.Wait()
+	if err := proto.Send(syncConn, cfg, sendFDs...); err != nil {
+		killInit()
 		return fail(125, fmt.Errorf("configuring the container: %w", err))
 	}
 	if nw != nil {
 		if err := nw.attach(cmd.Process.Pid); err != nil {
-			st.abort()
-			cmd.Process.Kill()
-			cmd.Wait()
+			killInit()
 			return fail(125, err)
 		}
 		// Refused only when the init has gone already: what it said, read below, is why.
