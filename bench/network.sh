@@ -1,10 +1,9 @@
 #!/bin/bash
 # network.sh: what sbx networking costs, against the host and the peers, in one run.
 #
-# 1. Port forward: iperf3 from the host to a server behind -p, against the host's loopback
-#    (the idle supervisor's C forwarder; and the Go supervisor's, which a UDP port keeps),
-#    and against podman's rootless forwarders (rootlessport, and pasta). Goal: >= 0.8x
-#    loopback.
+# 1. Port forward: iperf3 from the host to a server behind -p (the idle supervisor's C
+#    forwarder), against the host's loopback and against podman's rootless forwarders
+#    (rootlessport, and pasta). Goal: >= 0.8x loopback.
 # 2. Memory per published port: the supervisor's RSS/PSS with 0, 1, 10 and 100 published
 #    TCP ports (all served by the idle supervisor), what they add over no port and what each
 #    port beyond the first adds, and how many processes the container adds (goal: < 1 MB per
@@ -159,13 +158,6 @@ S run -d --name fwd -p "$p:5201" iperf iperf3 -s >/dev/null
 waitport "$p"
 SBXFWD=$(client 127.0.0.1 "$p")
 echo "sbx -p, C forwarder:     $SBXFWD Gbit/s  (ratio to loopback $(ratio "$SBXFWD" "$LO"), goal >= 0.8)"
-# A UDP port as well keeps the Go supervisor, and so its Go forwarder for the TCP port.
-p=$(freeport)
-S run -d --name fwdgo -p "$p:5201" -p "$(freeport):5201/udp" iperf iperf3 -s >/dev/null
-waitport "$p"
-SBXGO=$(client 127.0.0.1 "$p")
-echo "sbx -p, Go forwarder:    $SBXGO Gbit/s  (ratio to loopback $(ratio "$SBXGO" "$LO"); C/Go $(ratio "$SBXFWD" "$SBXGO"))"
-S rm -f fwdgo >/dev/null
 if [ -n "$PODMAN" ]; then
 	# podman 4.3 has no pasta network mode (4.4 added it): its default forwarder only.
 	for net in ""; do

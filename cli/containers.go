@@ -313,7 +313,7 @@ func runCommand(e *env) *ucli.Command {
 				return &run.StatusError{Code: 125, Err: err}
 			}
 			if c.Bool("detach") {
-				if pipe := userns.DetachPipe(); pipe != nil && !run.KeepsGoSupervisor(ctr) {
+				if pipe := userns.DetachPipe(); pipe != nil {
 					return e.superviseHere(rt, ctr, pipe)
 				}
 				if err := e.startDetached(rt, ctr); err != nil {

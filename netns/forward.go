@@ -105,31 +105,43 @@ func (f *Forwarder) Serve() {
 type Listener struct {
 	FD     int
 	Target netip.AddrPort
+	UDP    bool
 }
 
 // Handoff is what the idle supervisor needs to relay this forwarder's ports itself: the
 // listeners (descriptors the forwarder still owns), the bridge namespace to dial from, and
-// the outbound device, through which the namespace must route a client's address for the
-// connection to keep it (see dialAs). ok is false when a port is UDP, or when this process
+// the outbound device, whose routes tell the idle supervisor for which clients a TCP
+// connection keeps the client's address (see dialAs). ok is false when this process
 // cannot enter the namespace (then neither could the idle supervisor, which has the same
 // credentials): the Go forwarder must stay.
 func (f *Forwarder) Handoff() (ls []Listener, ns *os.File, outbound string, ok bool) {
-	if len(f.udp) > 0 || len(f.tcp) == 0 {
+	if len(f.tcp)+len(f.udp) == 0 {
 		return nil, nil, "", false
 	}
 	if err := In(f.space.File, func() error { return nil }); err != nil {
 		return nil, nil, "", false
 	}
-	for _, p := range f.tcp {
-		rc, err := p.ln.SyscallConn()
+	add := func(c syscall.Conn, port int, udp bool) bool {
+		rc, err := c.SyscallConn()
 		if err != nil {
-			return nil, nil, "", false
+			return false
 		}
 		var fd int
 		if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
+			return false
+		}
+		ls = append(ls, Listener{FD: fd, Target: netip.AddrPortFrom(f.target, uint16(port)), UDP: udp})
+		return true
+	}
+	for _, p := range f.tcp {
+		if !add(p.ln, p.port, false) {
 			return nil, nil, "", false
 		}
-		ls = append(ls, Listener{FD: fd, Target: netip.AddrPortFrom(f.target, uint16(p.port))})
+	}
+	for _, p := range f.udp {
+		if !add(p.conn, p.port, true) {
+			return nil, nil, "", false
+		}
 	}
 	return ls, f.space.File, OutboundDevice, true
 }

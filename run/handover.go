@@ -22,18 +22,6 @@ func handoff(fwd *netns.Forwarder) ([]netns.Listener, *os.File, string, bool) {
 	return fwd.Handoff()
 }
 
-// KeepsGoSupervisor reports whether detached, c keeps the Go supervisor for its whole life:
-// a published UDP port is served by the Go forwarder (see handoff).
-func KeepsGoSupervisor(c *Container) bool {
-	ports, _ := publishedPorts(c)
-	for _, p := range ports {
-		if p.Proto == "udp" {
-			return true
-		}
-	}
-	return false
-}
-
 // envIdle makes sbx start as the idle supervisor; package idlesup's constructor reads it.
 const envIdle = "_SBX_IDLE"
 
@@ -50,7 +38,7 @@ const envIdle = "_SBX_IDLE"
 // starter's pipe (closed once the idle supervisor runs), the descriptors in hold, and the
 // --timeout deadline on CLOCK_MONOTONIC, which counts on across execve.
 //
-// Published TCP ports cross too: the listening sockets (bound in the host's network
+// Published ports cross too: the listening sockets, TCP and UDP (bound in the host's network
 // namespace, and staying there), the bridge namespace the idle supervisor enters to dial
 // the container, and the outbound device that decides whether a client's address is kept.
 func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File, ls []netns.Listener, ns *os.File, outbound string) error {
@@ -85,13 +73,24 @@ func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter
 		fds = append(fds, int(f.Fd()))
 	}
 	if len(ls) > 0 {
-		// The outbound device's name is last: it is the one field that is not a number.
-		var tcp []string
+		var tcp, udp []string
 		for _, l := range ls {
-			tcp = append(tcp, fmt.Sprintf("%d@%s", l.FD, l.Target))
+			if l.UDP {
+				udp = append(udp, fmt.Sprintf("%d@%s", l.FD, l.Target))
+			} else {
+				tcp = append(tcp, fmt.Sprintf("%d@%s", l.FD, l.Target))
+			}
 			fds = append(fds, l.FD)
 		}
-		spec += fmt.Sprintf(",netns=%d,tcp=%s,outbound=%s", ns.Fd(), strings.Join(tcp, "+"), outbound)
+		spec += fmt.Sprintf(",netns=%d", ns.Fd())
+		if len(tcp) > 0 {
+			spec += ",tcp=" + strings.Join(tcp, "+")
+		}
+		if len(udp) > 0 {
+			spec += ",udp=" + strings.Join(udp, "+")
+		}
+		// The outbound device's name is last: it is the one field that is not a number.
+		spec += ",outbound=" + outbound
 		fds = append(fds, int(ns.Fd()))
 	}
 	for _, fd := range fds {

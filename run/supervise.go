@@ -91,8 +91,8 @@ func (r *Runtime) FinishDetached(id string, status int) error {
 		if err != nil {
 			r.Logger.Debug("opening the bridge namespace", "id", c.ID, "err", err)
 		} else {
-			// The idle supervisor closed the listeners before executing us; a UDP port kept
-			// the Go supervisor. There is no forwarder to close here.
+			// The idle supervisor closed the listeners before executing us: there is no
+			// forwarder to close here.
 			(&netSetup{r: r, c: c, space: space}).release()
 		}
 	}
@@ -382,14 +382,14 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	stopSignals := st.forwardSignals(cmd.Process, stdio, stdio.Signals)
 	if stdio.Out == nil {
 		// Detached: from here on this process only waits, logs and relays published ports.
-		// The small idle supervisor does that instead, relaying TCP ports itself; a UDP port
-		// keeps the Go supervisor (and its forwarder). handOver returns only if it could not
-		// be started.
+		// The small idle supervisor does that instead, relaying the ports itself. handOver
+		// returns only if it could not be started; the Go supervisor (and its forwarder)
+		// then stays.
 		var fwd *netns.Forwarder
 		if nw != nil {
 			fwd = nw.fwd
 		}
-		err := errors.New("a published port is UDP, or the bridge namespace cannot be entered")
+		err := errors.New("the bridge namespace cannot be entered")
 		if ls, ns, outbound, ok := handoff(fwd); ok {
 			err = r.handOver(keeper, c, st, logw, stdio.Ready, stdio.Hold, ls, ns, outbound)
 		}

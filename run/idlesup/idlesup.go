@@ -2,7 +2,7 @@
 // a small C program in the sbx binary, run by a constructor before the Go runtime starts.
 //
 // The Go supervisor (run.Runtime.Supervise) sets the container up and starts it; from then
-// on, for a detached container without published UDP ports, it has little left to do but wait,
+// on, for a detached container, it has little left to do but wait,
 // and a Go process that waits still keeps megabytes of runtime, heap and mapped code. So it
 // re-executes sbx from the thread that forked the container's init, with _SBX_IDLE set and
 // the descriptors it needs inherited, and this constructor takes over without ever starting
@@ -13,12 +13,13 @@
 //     16 KiB split as docker splits them, a trailing partial line written at end of file;
 //   - it passes SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 on to the init;
 //   - it enforces --timeout: the stop signal, SIGKILL after the stop timeout, status 124;
-//   - it relays the published TCP ports, as the Go forwarder (netns.Forwarder) does: it
+//   - it relays the published ports, as the Go forwarder (netns.Forwarder) does: it
 //     enters the bridge network namespace for good, so that the sockets it dials the
 //     container with are there, while the inherited listeners stay bound in the host's;
 //     each connection keeps the client's address when the namespace routes it out through
 //     the outbound device (asked of the kernel per connection), and its bytes move by
-//     splice through a pipe per direction. A UDP port keeps the Go supervisor instead;
+//     splice through a pipe per direction. A UDP port gets a socket per client address
+//     (a flow, closed after two minutes without traffic), from the gateway's address;
 //   - once the init has exited and the output is drained, it re-executes sbx in Go,
 //     `sbx __finish ID STATUS`, which records the exit and releases what the container held
 //     exactly as the Go supervisor does (run.Runtime.FinishDetached).
@@ -31,7 +32,8 @@
 // alone here.
 //
 // _SBX_IDLE is id=ID,pid=N,out=FD,err=FD,log=FD[,ready=FD][,deadline=NS,sig=N,grace=NS]
-// [,netns=FD,tcp=FD@IP:PORT+FD@IP:PORT...,outbound=NAME]: the container, its init, the
+// [,netns=FD[,tcp=FD@IP:PORT+FD@IP:PORT...][,udp=FD@IP:PORT+...],outbound=NAME]: the
+// container, its init, the
 // output descriptors (err=-1 with a pty), the log (opened O_APPEND), the starter's pipe,
 // closed once running, for --timeout the absolute CLOCK_MONOTONIC deadline, the stop signal
 // and the stop timeout, and for published ports the bridge namespace, each listener with the
@@ -276,7 +278,7 @@ static int sbx_idle_id_of(const char *spec) {
 	return 1;
 }
 
-// The TCP forwarder: the published ports' listeners, inherited bound in the host's network
+// The forwarder: the published ports' listeners, inherited bound in the host's network
 // namespace; every other socket is made after entering the bridge namespace, so they are
 // there. One epoll set holds the listeners and the connections' sockets, and the main loop
 // polls its descriptor with the others. A connection costs no thread and no buffer here:
@@ -322,20 +324,48 @@ static int sbx_fwd_ep = -1, sbx_fwd_nl = -1;
 static char sbx_fwd_outbound[IF_NAMESIZE];
 static uint32_t sbx_fwd_seq;
 
-enum { SBX_EV_LISTENER = 1, SBX_EV_CONN = 2 };
+// The UDP relay: each client address a port hears from gets a flow, a socket connected to
+// the container's port (from the gateway's address, as the Go forwarder's), which the
+// container's answers come back on and go out to the client through the port's socket. A
+// flow that is quiet for two minutes is closed; flows beyond the limit are not made, and
+// their datagrams are dropped, as a full socket buffer would drop them.
+#define SBX_UDP_MAX 1024
+#define SBX_UDP_IDLE_NS (120 * 1000000000LL) // as the Go forwarder's udpIdle
+
+struct sbx_udp_flow {
+	int used;
+	int fd;
+	uint32_t gen;
+	int l; // its port, an index into sbx_udp_ls
+	long long last;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+};
+
+static struct sbx_fwd_listener sbx_udp_ls[SBX_FWD_PORTS];
+static int sbx_udp_nls;
+static struct sbx_udp_flow sbx_udp_flows[SBX_UDP_MAX];
+// As for connections: slots from sbx_udp_hi on were never used.
+static int sbx_udp_max, sbx_udp_live, sbx_udp_hi;
+static char sbx_udp_buf[65536];
+
+enum { SBX_EV_LISTENER = 1, SBX_EV_CONN = 2, SBX_EV_UDP = 3, SBX_EV_FLOW = 4 };
 
 static uint64_t sbx_fwd_tag(int kind, int idx, uint32_t gen) {
 	return (uint64_t)gen << 32 | (uint64_t)kind << 24 | (uint64_t)idx;
 }
 
-// sbx_fwd_parse reads tcp=FD@A.B.C.D:PORT+FD@...; 0 if it is malformed.
-static int sbx_fwd_parse(const char *spec) {
-	const char *p = strstr(spec, ",tcp=");
+// sbx_fwd_parse reads KEY=FD@A.B.C.D:PORT+FD@... (key "tcp" or "udp") into ls; 0 if it
+// is malformed.
+static int sbx_fwd_parse(const char *spec, const char *key, struct sbx_fwd_listener *ls, int *nls) {
+	char want[8] = ","; // ",tcp=" or ",udp="
+	strcat(strcat(want, key), "=");
+	const char *p = strstr(spec, want);
 	if (p == NULL)
 		return 1; // no ports
-	p += 5;
+	p += strlen(want);
 	for (;;) {
-		if (sbx_fwd_nls == SBX_FWD_PORTS)
+		if (*nls == SBX_FWD_PORTS)
 			return 0;
 		char *end;
 		long fd = strtol(p, &end, 10);
@@ -354,13 +384,13 @@ static int sbx_fwd_parse(const char *spec) {
 		long port = strtol(p, &end, 10);
 		if (end == p || port <= 0 || port > 65535)
 			return 0;
-		struct sbx_fwd_listener *l = &sbx_fwd_ls[sbx_fwd_nls];
+		struct sbx_fwd_listener *l = &ls[*nls];
 		l->fd = (int)fd;
 		l->target.sin_family = AF_INET;
 		l->target.sin_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET, ip, &l->target.sin_addr) != 1)
 			return 0;
-		sbx_fwd_nls++;
+		(*nls)++;
 		p = end;
 		if (*p != '+')
 			return *p == ',' || *p == '\0';
@@ -372,9 +402,9 @@ static int sbx_fwd_parse(const char *spec) {
 // side made sure it could enter the namespace (same credentials: uid 0 of the holder's user
 // namespace keeps its capabilities across execve), so a failure here is a broken setup.
 static void sbx_fwd_setup(const char *spec, long long nsfd) {
-	if (!sbx_fwd_parse(spec)) {
+	if (!sbx_fwd_parse(spec, "tcp", sbx_fwd_ls, &sbx_fwd_nls) || !sbx_fwd_parse(spec, "udp", sbx_udp_ls, &sbx_udp_nls)) {
 		errno = EINVAL;
-		sbx_idle_fail("_SBX_IDLE: tcp");
+		sbx_idle_fail("_SBX_IDLE: tcp, udp");
 	}
 	const char *o = strstr(spec, ",outbound=");
 	if (o != NULL) {
@@ -382,11 +412,11 @@ static void sbx_fwd_setup(const char *spec, long long nsfd) {
 		if (n < sizeof sbx_fwd_outbound)
 			memcpy(sbx_fwd_outbound, o + 10, n);
 	}
-	for (int i = 0; i < sbx_fwd_nls; i++) {
+	for (int i = 0; i < sbx_fwd_nls + sbx_udp_nls; i++) {
 		// The finisher must not inherit them: the ports are free once this process is.
-		fcntl(sbx_fwd_ls[i].fd, F_SETFD, FD_CLOEXEC);
-		int fl = fcntl(sbx_fwd_ls[i].fd, F_GETFL);
-		fcntl(sbx_fwd_ls[i].fd, F_SETFL, fl | O_NONBLOCK);
+		int fd = i < sbx_fwd_nls ? sbx_fwd_ls[i].fd : sbx_udp_ls[i - sbx_fwd_nls].fd;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	}
 	if (nsfd < 0 || setns((int)nsfd, CLONE_NEWNET) < 0)
 		sbx_idle_fail("entering the bridge network namespace");
@@ -399,13 +429,22 @@ static void sbx_fwd_setup(const char *spec, long long nsfd) {
 		if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, sbx_fwd_ls[i].fd, &ev) < 0)
 			sbx_idle_fail("epoll_ctl");
 	}
-	// Each connection takes six descriptors (two sockets, two pipes).
+	for (int i = 0; i < sbx_udp_nls; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_UDP, i, 0)};
+		if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, sbx_udp_ls[i].fd, &ev) < 0)
+			sbx_idle_fail("epoll_ctl");
+	}
+	// Each connection takes six descriptors (two sockets, two pipes), each UDP flow one; with
+	// UDP ports, an eighth of what is free goes to flows.
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	long long room = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? ((long long)rl.rlim_cur - 64 - sbx_fwd_nls) / 6 : 0;
+	long long free_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long long)rl.rlim_cur - 64 - sbx_fwd_nls - sbx_udp_nls : 0;
+	long long flows = sbx_udp_nls > 0 ? free_fds / 8 : 0;
+	sbx_udp_max = flows < 0 ? 0 : flows > SBX_UDP_MAX ? SBX_UDP_MAX : (int)flows;
+	long long room = (free_fds - sbx_udp_max) / 6;
 	sbx_fwd_max = room < 0 ? 0 : room > SBX_FWD_MAX ? SBX_FWD_MAX : (int)room;
 	sbx_fwd_nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 }
@@ -624,11 +663,98 @@ static int sbx_fwd_pump(struct sbx_fwd_conn *c) {
 	return !(c->d[0].done && c->d[1].done);
 }
 
+static void sbx_udp_close(struct sbx_udp_flow *f) {
+	close(f->fd); // leaves the epoll set with it
+	f->fd = -1;
+	f->used = 0;
+	sbx_udp_live--;
+}
+
+// sbx_udp_flow_for finds the flow of a client of port l, making it if there is none and
+// room for it; NULL when there is not.
+static struct sbx_udp_flow *sbx_udp_flow_for(int l, const struct sockaddr_storage *from, socklen_t fromlen) {
+	struct sbx_udp_flow *free_slot = NULL;
+	for (int i = 0; i < sbx_udp_hi; i++) {
+		struct sbx_udp_flow *f = &sbx_udp_flows[i];
+		if (f->used && f->l == l && f->fromlen == fromlen && memcmp(&f->from, from, fromlen) == 0)
+			return f;
+		if (!f->used && free_slot == NULL)
+			free_slot = f;
+	}
+	if (sbx_udp_live >= sbx_udp_max)
+		return NULL;
+	if (free_slot == NULL)
+		free_slot = &sbx_udp_flows[sbx_udp_hi++];
+	struct sbx_udp_flow *f = free_slot;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return NULL;
+	if (connect(s, (struct sockaddr *)&sbx_udp_ls[l].target, sizeof sbx_udp_ls[l].target) < 0) {
+		close(s);
+		return NULL;
+	}
+	f->gen++;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_FLOW, (int)(f - sbx_udp_flows), f->gen)};
+	if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, s, &ev) < 0) {
+		close(s);
+		return NULL;
+	}
+	f->used = 1;
+	f->fd = s;
+	f->l = l;
+	f->from = *from;
+	f->fromlen = fromlen;
+	sbx_udp_live++;
+	return f;
+}
+
+// sbx_udp_in relays what port l heard to the container, a bounded number of datagrams a
+// round (the listener stays readable for the rest).
+static void sbx_udp_in(int l) {
+	for (int k = 0; k < 64; k++) {
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof from;
+		ssize_t n = recvfrom(sbx_udp_ls[l].fd, sbx_udp_buf, sizeof sbx_udp_buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
+		if (n < 0)
+			return; // EAGAIN, or an error the next datagram may not have
+		struct sbx_udp_flow *f = sbx_udp_flow_for(l, &from, fromlen);
+		if (f == NULL)
+			continue;
+		f->last = sbx_idle_now();
+		send(f->fd, sbx_udp_buf, (size_t)n, MSG_DONTWAIT);
+	}
+}
+
+// sbx_udp_out sends the container's answers on flow f back to its client. An error (the
+// container's port unreachable) ends the flow, as it ends the Go forwarder's.
+static void sbx_udp_out(struct sbx_udp_flow *f) {
+	for (int k = 0; k < 64; k++) {
+		ssize_t n = recv(f->fd, sbx_udp_buf, sizeof sbx_udp_buf, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				sbx_udp_close(f);
+			return;
+		}
+		f->last = sbx_idle_now();
+		sendto(sbx_udp_ls[f->l].fd, sbx_udp_buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&f->from, f->fromlen);
+	}
+}
+
 static void sbx_fwd_event(uint64_t tag) {
 	int kind = (int)(tag >> 24 & 0xff), idx = (int)(tag & 0xffffff);
 	uint32_t gen = (uint32_t)(tag >> 32);
 	if (kind == SBX_EV_LISTENER) {
 		sbx_fwd_accept(&sbx_fwd_ls[idx]);
+		return;
+	}
+	if (kind == SBX_EV_UDP) {
+		sbx_udp_in(idx);
+		return;
+	}
+	if (kind == SBX_EV_FLOW) {
+		struct sbx_udp_flow *f = &sbx_udp_flows[idx];
+		if (f->used && f->gen == gen)
+			sbx_udp_out(f);
 		return;
 	}
 	struct sbx_fwd_conn *c = &sbx_fwd_conns[idx];
@@ -678,15 +804,25 @@ static void sbx_fwd_run(void) {
 		if (c->used && c->connecting && now >= c->deadline)
 			sbx_fwd_close(c);
 	}
+	for (int i = 0; i < sbx_udp_hi; i++) {
+		struct sbx_udp_flow *f = &sbx_udp_flows[i];
+		if (f->used && now >= f->last + SBX_UDP_IDLE_NS)
+			sbx_udp_close(f);
+	}
 }
 
-// sbx_fwd_next is the earliest connect deadline, or -1.
+// sbx_fwd_next is the earliest connect deadline or end of a quiet UDP flow, or -1.
 static long long sbx_fwd_next(void) {
 	long long next = -1;
 	for (int i = 0; i < sbx_fwd_hi; i++) {
 		struct sbx_fwd_conn *c = &sbx_fwd_conns[i];
 		if (c->used && c->connecting && (next < 0 || c->deadline < next))
 			next = c->deadline;
+	}
+	for (int i = 0; i < sbx_udp_hi; i++) {
+		struct sbx_udp_flow *f = &sbx_udp_flows[i];
+		if (f->used && (next < 0 || f->last + SBX_UDP_IDLE_NS < next))
+			next = f->last + SBX_UDP_IDLE_NS;
 	}
 	return next;
 }
@@ -699,6 +835,12 @@ static void sbx_fwd_stop(void) {
 	for (int i = 0; i < sbx_fwd_nls; i++)
 		close(sbx_fwd_ls[i].fd);
 	sbx_fwd_nls = 0;
+	for (int i = 0; i < sbx_udp_hi; i++)
+		if (sbx_udp_flows[i].used)
+			sbx_udp_close(&sbx_udp_flows[i]);
+	for (int i = 0; i < sbx_udp_nls; i++)
+		close(sbx_udp_ls[i].fd);
+	sbx_udp_nls = 0;
 	if (sbx_fwd_ep >= 0)
 		close(sbx_fwd_ep);
 	if (sbx_fwd_nl >= 0)
