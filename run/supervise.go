@@ -100,8 +100,15 @@ func (r *Runtime) FinishDetached(id string, status int) error {
 	return nil
 }
 
-// finish records how the container ended and releases what it held.
+// finish records how the container ended and releases what it held. A --rm container's
+// record goes at once: recording its end first would be a write for nobody (sbx wait
+// waits for the supervisor to be gone, and then the record is), and a killed supervisor
+// leaves a record that the next sbx command finishes all the same.
 func (r *Runtime) finish(c *Container, status int, runErr error) {
+	if c.Host.AutoRemove {
+		r.Delete(c) // unmounts first
+		return
+	}
 	updated, _ := r.Containers.Update(c.ID, func(c *Container) error {
 		c.State.Status = StatusExited
 		c.State.ExitCode = status
@@ -115,10 +122,6 @@ func (r *Runtime) finish(c *Container, status int, runErr error) {
 	})
 	if updated == nil {
 		updated = c
-	}
-	if updated.Host.AutoRemove {
-		r.Delete(updated) // unmounts first
-		return
 	}
 	r.releaseRootfs(updated)
 }
