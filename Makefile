@@ -45,4 +45,4 @@ demo: sbx
 	./examples/demo.sh
 
 clean:
-	rm -f sbx $(INIT_BIN)
+	rm -f sbx $(INIT_BIN) $(TRANSFER_BIN)
