@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -122,6 +123,17 @@ func (r *Runtime) unmountScratch(c *Container) {
 		r.Logger.Debug("unmounting the scratch layer", "id", c.ID, "err", err)
 	}
 }
+
+// canOpenTree says whether the kernel has open_tree (Linux 5.2): without it the init
+// cannot be given a root filesystem mounted after its start.
+var canOpenTree = sync.OnceValue(func() bool {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+})
 
 // openTree clones the mount tree at path, the container's root filesystem, as a detached
 // mount (open_tree(2)): the init, whose mount namespace was made before the root

@@ -140,15 +140,15 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	// overlaps the root filesystem, the network and the config made here; it waits for
 	// the config. It gets the root filesystem as a mount tree (open_tree), since mounts
 	// made here after its start are not in its mount namespace. With keep-id the init has
-	// a user namespace of its own, where that tree would not be its to mount: the root
-	// filesystem comes first then, as it used to.
+	// a user namespace of its own, where that tree would not be its to mount, and a kernel
+	// before 5.2 has no open_tree: the root filesystem comes first then, as it used to.
 	var (
 		cmd      *exec.Cmd
 		st       *streams
 		keeper   *keeper
 		syncConn *net.UnixConn
 		joinNet  bool
-		early    = c.Host.Userns != "keep-id"
+		early    = c.Host.Userns != "keep-id" && canOpenTree()
 	)
 	// killInit ends a started init that never got as far as its command.
 	killInit := func() {
