@@ -282,7 +282,7 @@ func runCommand(e *env) *ucli.Command {
 		Usage:                  "Create and run a new container from an image",
 		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
 		UseShortOptionHandling: true,
-		Flags:                  flags,
+		Flags:                  quickNames(flags),
 		Action: func(c *ucli.Context) error {
 			// From here on a signal for sbx is kept for the container (a CI runner cancelling
 			// the step while the container is being set up); one that came earlier ended the
@@ -552,7 +552,7 @@ func createCommand(e *env) *ucli.Command {
 		Usage:                  "Create a new container without starting it",
 		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
 		UseShortOptionHandling: true,
-		Flags:                  createFlags(),
+		Flags:                  quickNames(createFlags()),
 		Action: func(c *ucli.Context) error {
 			o, err := createOptions(c)
 			if err != nil {

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"testing"
 
-	ucli "github.com/urfave/cli/v2"
-
 	"github.com/sbx-dev/sbx/userns/nsenter"
 )
 
@@ -14,7 +12,7 @@ import (
 func TestDetachForkKnowsTheRunValueFlags(t *testing.T) {
 	var want []string
 	for _, f := range runCommand(&env{}).Flags {
-		if _, ok := f.(*ucli.BoolFlag); !ok {
+		if _, ok := f.(boolFlag); !ok {
 			want = append(want, f.Names()...)
 		}
 	}
