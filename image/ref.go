@@ -87,6 +87,9 @@ func Candidates(name string) ([]string, error) {
 		}
 		return []string{reference.TagNameOnly(n).String()}, nil
 	}
+	if c, ok := simpleCandidates(name); ok {
+		return c, nil
+	}
 	// Validate with a registry prefix so that "busybox" parses as a short name.
 	n, err := reference.ParseNormalizedNamed("localhost/" + name)
 	if err != nil {
@@ -99,6 +102,89 @@ func Candidates(name string) ([]string, error) {
 		return nil, RefError(name, err)
 	}
 	return []string{short, tagged, reference.TagNameOnly(hub).String()}, nil
+}
+
+// simpleCandidates is Candidates for the names nearly every command gives, "busybox" or
+// "me/app:1.2", worked out without the reference library: its regular expressions are
+// compiled at their first use, which cost every `sbx run` about half a millisecond. ok is
+// false for anything else (a digest, an odd separator, a long name), which the library
+// then reads; ref_test.go holds the two to the same answers.
+func simpleCandidates(name string) (c []string, ok bool) {
+	if len(name) > 200 || strings.ContainsRune(name, '@') {
+		return nil, false
+	}
+	path, tag := name, "latest"
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		path, tag = name[:i], name[i+1:]
+		if !simpleTag(tag) {
+			return nil, false
+		}
+	}
+	parts := strings.Split(path, "/")
+	for _, p := range parts {
+		if !simpleComponent(p) {
+			return nil, false
+		}
+	}
+	hub := "docker.io/"
+	if len(parts) == 1 {
+		hub += "library/"
+	}
+	short := path + ":" + tag
+	return []string{short, "localhost/" + short, hub + short}, true
+}
+
+// simpleComponent is docker's path component, [a-z0-9]+ joined by ".", "_", "__" or runs
+// of "-".
+func simpleComponent(p string) bool {
+	if p == "" {
+		return false
+	}
+	alnum := func(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
+	for i := 0; i < len(p); {
+		if !alnum(p[i]) {
+			return false
+		}
+		for i < len(p) && alnum(p[i]) {
+			i++
+		}
+		if i == len(p) {
+			return true
+		}
+		switch {
+		case p[i] == '.' || p[i] == '_' && (i+1 == len(p) || p[i+1] != '_'):
+			i++
+		case p[i] == '_':
+			i += 2
+		case p[i] == '-':
+			for i < len(p) && p[i] == '-' {
+				i++
+			}
+		default:
+			return false
+		}
+		if i == len(p) {
+			return false // a separator must be followed by more
+		}
+	}
+	return true
+}
+
+// simpleTag is docker's tag: a word character, then up to 127 word characters, dots and
+// dashes.
+func simpleTag(t string) bool {
+	word := func(b byte) bool {
+		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+	}
+	if t == "" || len(t) > 128 || !word(t[0]) {
+		return false
+	}
+	for i := 1; i < len(t); i++ {
+		if !word(t[i]) && t[i] != '.' && t[i] != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // LooksLikeID reports whether s could be an image ID or an ID prefix.

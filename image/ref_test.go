@@ -2,10 +2,14 @@ package image
 
 import (
 	"errors"
+	"math/rand/v2"
+	"strings"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"reflect"
 	"testing"
+
+	"go.podman.io/image/v5/docker/reference"
 )
 
 func TestCandidates(t *testing.T) {
@@ -101,5 +105,53 @@ func TestApplyChanges(t *testing.T) {
 	}
 	if err := ApplyChanges(&cfg, []string{"RUN rm -rf /"}); err == nil {
 		t.Error("RUN accepted")
+	}
+}
+
+// libraryCandidates is what Candidates answers without its shortcut.
+func libraryCandidates(name string) ([]string, error) {
+	n, err := reference.ParseNormalizedNamed("localhost/" + name)
+	if err != nil {
+		return nil, err
+	}
+	tagged := reference.TagNameOnly(n).String()
+	hub, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	return []string{strings.TrimPrefix(tagged, "localhost/"), tagged, reference.TagNameOnly(hub).String()}, nil
+}
+
+// The shortcut answers exactly as the reference library does, or leaves the name to it.
+func TestSimpleCandidatesAgreeWithTheLibrary(t *testing.T) {
+	names := []string{
+		"busybox", "busybox:1.36", "me/app", "me/app:v1.2-rc_3", "a", "a/b/c/d", "a.b", "a_b",
+		"a__b", "a___b", "a-b", "a--b", "a.-b", "a..b", "a_.b", "-a", "a-", "a.", "_a", "a_",
+		"a/", "/a", "a//b", "A", "a:B", "a:_x", "a:.x", "a:-x", "a:", "a::b", "a:b:c", "a b",
+		"a@sha256:" + strings.Repeat("0", 64), "x:" + strings.Repeat("t", 128),
+		"x:" + strings.Repeat("t", 129), strings.Repeat("a", 200), strings.Repeat("a", 260),
+		"library/busybox", "docker.io/busybox", "localhost", "localhost:5000", "a:1.0.0",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ab0._-/:A@"
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, 1+rng.IntN(12))
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		names = append(names, string(b))
+	}
+	for _, name := range names {
+		if hasDomain(name) {
+			continue // Candidates reads those with the library alone
+		}
+		got, ok := simpleCandidates(name)
+		want, err := libraryCandidates(name)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%q: shortcut says %v, the library refuses it: %v", name, got, err)
+		case ok && !reflect.DeepEqual(got, want):
+			t.Errorf("%q: shortcut says %v, the library %v", name, got, want)
+		}
 	}
 }
