@@ -3,7 +3,6 @@ package image
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"go.podman.io/image/v5/docker/reference"
@@ -11,8 +10,6 @@ import (
 
 // ErrInvalidReference marks a name that is not a valid image reference.
 var ErrInvalidReference = errors.New("invalid reference format")
-
-var hexID = regexp.MustCompile(`^(sha256:)?[0-9a-f]{3,64}$`)
 
 // RefError words a parse failure once: "invalid reference format: "X": why".
 func RefError(name string, err error) error {
@@ -187,8 +184,21 @@ func simpleTag(t string) bool {
 	return true
 }
 
-// LooksLikeID reports whether s could be an image ID or an ID prefix.
-func LooksLikeID(s string) bool { return hexID.MatchString(s) }
+// LooksLikeID reports whether s could be an image ID or an ID prefix: 3 to 64 lowercase
+// hex digits, "sha256:" before them or not. (Checked by hand: a regular expression here
+// was compiled at the start of every sbx command.)
+func LooksLikeID(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) < 3 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Familiar splits a stored name into docker's REPOSITORY and TAG columns, with Docker Hub's
 // prefixes dropped as docker shows them ("docker.io/library/busybox:1" -> "busybox", "1").

@@ -155,3 +155,15 @@ func TestSimpleCandidatesAgreeWithTheLibrary(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksLikeID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"abc": true, "sha256:abc": true, "0123456789abcdef": true, strings.Repeat("a", 64): true,
+		"ab": false, strings.Repeat("a", 65): false, "sha256:": false, "ABC": false, "abg": false,
+		"busybox": false, "sha256:ab": false, "sha512:abc": false, "": false,
+	} {
+		if got := LooksLikeID(s); got != want {
+			t.Errorf("LooksLikeID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
