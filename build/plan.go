@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -131,9 +132,9 @@ func ParseBuildArgs(args []string, lookup func(string) (string, bool)) (map[stri
 	return out, nil
 }
 
-var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+var argName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`) })
 
-func validArgName(k string) bool { return argName.MatchString(k) }
+func validArgName(k string) bool { return argName().MatchString(k) }
 
 // predefinedArgs are the global ARGs buildkit provides without a declaration in the
 // Dockerfile (a stage still needs `ARG NAME` to see one).

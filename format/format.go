@@ -28,6 +28,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"text/template"
 	"text/template/parse"
@@ -216,16 +217,21 @@ func execRow(dst *bytes.Buffer, tmpl *template.Template, row any) error {
 	return nil
 }
 
+// Compiled at their first use, not at the start of every sbx command.
 var (
-	parsePrefix = regexp.MustCompile(`^template: ` + tmplName + `:(\d+):(?:\d+:)? ?`)
-	execPrefix  = regexp.MustCompile(`^template: ` + tmplName + `:\d+:\d+: executing "[^"]*" at `)
+	parsePrefix = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^template: ` + tmplName + `:(\d+):(?:\d+:)? ?`)
+	})
+	execPrefix = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^template: ` + tmplName + `:\d+:\d+: executing "[^"]*" at `)
+	})
 )
 
 // parseError turns a text/template parse error into one line:
 // `invalid --format template: function "foo" not defined`.
 func parseError(err error) error {
 	msg := err.Error()
-	if m := parsePrefix.FindStringSubmatch(msg); m != nil {
+	if m := parsePrefix().FindStringSubmatch(msg); m != nil {
 		rest := msg[len(m[0]):]
 		if m[1] != "1" {
 			rest = "line " + m[1] + ": " + rest
@@ -238,7 +244,7 @@ func parseError(err error) error {
 // execError turns a text/template execution error into one line:
 // `--format: <.Foo>: can't evaluate field Foo in type main.row`.
 func execError(err error) error {
-	msg := execPrefix.ReplaceAllString(err.Error(), "")
+	msg := execPrefix().ReplaceAllString(err.Error(), "")
 	msg = strings.TrimPrefix(msg, "template: ")
 	return errors.New("--format: " + oneLine(msg))
 }

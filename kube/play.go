@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 
@@ -22,7 +23,7 @@ import (
 // ErrRefused marks a file that play will not run; nothing was created for it.
 var ErrRefused = errors.New("refused, nothing created")
 
-var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+var docSeparator = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^---[ \t]*$`) })
 
 // Parse reads the YAML documents of a file (Pods and apps/v1 Deployments) and returns the
 // pods they describe; a Deployment is its pod template, once, named after the Deployment.
@@ -30,7 +31,7 @@ var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 // one error.
 func Parse(data []byte) ([]*Pod, error) {
 	var docs [][]byte
-	for _, d := range docSeparator.Split(string(data), -1) {
+	for _, d := range docSeparator().Split(string(data), -1) {
 		if strings.TrimSpace(stripComments(d)) != "" {
 			docs = append(docs, []byte(d))
 		}
@@ -451,7 +452,7 @@ func oneLine(s string) string {
 // them: `kube down` must work on the file that was played even if sbx has changed since.
 func PodNames(data []byte) ([]string, error) {
 	var out []string
-	for _, d := range docSeparator.Split(string(data), -1) {
+	for _, d := range docSeparator().Split(string(data), -1) {
 		if strings.TrimSpace(stripComments(d)) == "" {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Link is one --link NAME[:ALIAS].
@@ -17,7 +18,7 @@ type Link struct {
 	Alias string // the name the client uses; the target's name when not given
 }
 
-var validAlias = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var validAlias = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // Parse reads a --link value.
 func Parse(v string) (Link, error) {
@@ -26,7 +27,7 @@ func Parse(v string) (Link, error) {
 	if alias == "" {
 		alias = name
 	}
-	if name == "" || !validAlias.MatchString(name) || !validAlias.MatchString(alias) {
+	if name == "" || !validAlias().MatchString(name) || !validAlias().MatchString(alias) {
 		return Link{}, fmt.Errorf("invalid --link %q: use CONTAINER or CONTAINER:ALIAS", v)
 	}
 	return Link{Name: name, Alias: alias}, nil

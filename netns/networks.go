@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sbx-dev/sbx/state"
@@ -85,7 +86,7 @@ func BuiltinNetwork(subnet string, mtu int, icc bool) (Network, error) {
 	}, nil
 }
 
-var validNetworkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var validNetworkName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 func (ns *Networks) file(name string) string { return filepath.Join(ns.Dir, name+".toml") }
 
@@ -151,7 +152,7 @@ type CreateOptions struct {
 
 // Create defines a network. The bridge itself is made when a container first joins it.
 func (ns *Networks) Create(o CreateOptions) (*Network, error) {
-	if !validNetworkName.MatchString(o.Name) || len(o.Name) > 128 {
+	if !validNetworkName().MatchString(o.Name) || len(o.Name) > 128 {
 		return nil, fmt.Errorf("invalid network name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", o.Name)
 	}
 	if o.Name == DefaultNetwork || o.Name == "host" || o.Name == "none" || o.Name == "default" {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -173,11 +174,11 @@ func startOutbound(o Options, ns *os.File, nsPath string) (outboundRecord, error
 }
 
 // logPrefix is pasta's "SECONDS: LEVEL: " before each line of its log file.
-var logPrefix = regexp.MustCompile(`^[0-9]+\.[0-9]+:\s+[A-Za-z]+:\s+`)
+var logPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+\.[0-9]+:\s+[A-Za-z]+:\s+`) })
 
 func lastLine(s string, fallback error) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if l := logPrefix.ReplaceAllString(strings.TrimSpace(lines[len(lines)-1]), ""); l != "" {
+	if l := logPrefix().ReplaceAllString(strings.TrimSpace(lines[len(lines)-1]), ""); l != "" {
 		return l
 	}
 	return fallback.Error()
