@@ -100,6 +100,9 @@ func Enter(opts Options) error {
 	if err := os.MkdirAll(opts.RuntimeDir, 0o700); err != nil {
 		return fmt.Errorf("creating runtime directory: %w", err)
 	}
+	if err := ownDir(opts.RuntimeDir, os.Getuid()); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(opts.TmpfsDir, 0o700); err != nil {
 		return fmt.Errorf("creating runtime directory: %w", err)
 	}
@@ -356,4 +359,25 @@ func Current(runtimeDir string) (Record, error) {
 		return Record{}, err
 	}
 	return Record{PID: rec.Process.PID, UIDMap: rec.UIDMap, GIDMap: rec.GIDMap}, nil
+}
+
+// ownDir refuses a runtime directory that is not the user's: the holder record in it names
+// the namespaces every sbx command joins, and in a shared /tmp (the fallback when there is
+// no XDG_RUNTIME_DIR) another user could have made the directory first. A directory every
+// user may write to is refused too; one the user's group may write to is not (a user's
+// private group is common).
+func ownDir(dir string, uid int) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("checking runtime directory: %w", err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("the runtime directory %s is not a directory: remove it, or set XDG_RUNTIME_DIR to a directory of your own", dir)
+	case int(st.Uid) != uid:
+		return fmt.Errorf("the runtime directory %s belongs to uid %d, not to you: remove it, or set XDG_RUNTIME_DIR to a directory of your own", dir, st.Uid)
+	case st.Mode&0o002 != 0:
+		return fmt.Errorf("anyone may write to the runtime directory %s: chmod o-w it, or set XDG_RUNTIME_DIR to a directory of your own", dir)
+	}
+	return nil
 }
