@@ -147,7 +147,7 @@ func (r *Runtime) prepareNetwork(c *Container) (*netSetup, error) {
 				Gateway: n.Gateway.String(), MacAddress: netns.MAC(ip).String()}
 		}
 		refreshHosts(leases, allNets)
-		s.peers = peerLines(c.ID, leases, allNets)
+		s.peers = peerLines(c.ID, leases, userNetworks(allNets))
 		return leases, space.ApplyRules(allNets, leases)
 	})
 	if err != nil {
@@ -278,29 +278,40 @@ func (r *Runtime) networkChanged(space *netns.Space) error {
 // a user-defined network: on those networks containers find each other by name, as with
 // docker's embedded DNS; on the default bridge only links add names.
 func refreshHosts(leases []netns.Lease, nets []*netns.Network) {
+	user := userNetworks(nets)
+	if len(user) == 0 {
+		return // the default bridge alone: only links add names
+	}
 	done := map[string]bool{}
 	for _, me := range leases {
 		if done[me.Container] {
 			continue
 		}
 		done[me.Container] = true
-		if lines := peerLines(me.Container, leases, nets); lines != nil {
+		if lines := peerLines(me.Container, leases, user); lines != nil {
 			rewriteHostsSection(me.Hosts, lines)
 		}
 	}
 }
 
-// peerLines is the peer section of container id's /etc/hosts: every other container on the
-// user-defined networks it is on; nil when it is on none.
-func peerLines(id string, leases []netns.Lease, nets []*netns.Network) []string {
-	userNet := map[string]bool{}
+// userNetworks names the user-defined networks among nets.
+func userNetworks(nets []*netns.Network) map[string]bool {
+	user := map[string]bool{}
 	for _, n := range nets {
-		userNet[n.Name] = !n.Default()
+		if !n.Default() {
+			user[n.Name] = true
+		}
 	}
+	return user
+}
+
+// peerLines is the peer section of container id's /etc/hosts: every other container on the
+// user-defined networks (user) it is on; nil when it is on none.
+func peerLines(id string, leases []netns.Lease, user map[string]bool) []string {
 	var lines []string
 	onUserNet := false
 	for _, me := range leases {
-		if me.Container != id || !userNet[me.Network] {
+		if me.Container != id || !user[me.Network] {
 			continue
 		}
 		onUserNet = true
