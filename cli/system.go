@@ -254,7 +254,7 @@ func systemCommand(e *env) *ucli.Command {
 					if err := os.RemoveAll(graph); err != nil {
 						return err
 					}
-					// The init programs kept for starts (run.Runtime.InitDir).
+					// The init programs and seccomp filters kept for starts (run.Runtime.InitDir).
 					os.RemoveAll(e.programDir())
 					return os.RemoveAll(e.paths.DataDir)
 				},

@@ -43,7 +43,7 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 	if err != nil {
 		return 125, &StatusError{Code: 125, Err: err}
 	}
-	if err := compileSeccomp(p)(); err != nil {
+	if err := compileSeccomp(p, r.InitDir)(); err != nil {
 		return 125, &StatusError{Code: 125, Err: err}
 	}
 	pid := strconv.Itoa(c.State.Pid.PID)

@@ -34,7 +34,8 @@ type Runtime struct {
 	// (see scratch.go).
 	ScratchLayers bool
 	// InitDir is where the container init program is kept for every start, in the user's
-	// runtime directory ("" for a memfd per start; see initExecutable).
+	// runtime directory ("" for a memfd per start; see initExecutable), and the seccomp
+	// filters compiled by this build (see compileSeccomp).
 	InitDir string
 }
 

@@ -281,7 +281,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	if err != nil {
 		return failStarted(125, err)
 	}
-	seccompReady := compileSeccomp(&cfg.Process)
+	seccompReady := compileSeccomp(&cfg.Process, r.InitDir)
 	logw, err := newLogWriter(r.logPath(c.ID))
 	if err != nil {
 		return failStarted(125, err)
