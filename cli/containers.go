@@ -18,7 +18,9 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/sbx-dev/sbx/config"
 	"github.com/sbx-dev/sbx/format"
+	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/state"
@@ -31,15 +33,22 @@ type ExitStatus struct{ Code int }
 
 func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// runtime opens the store and returns the container runtime.
+// runtime enters the namespaces and returns the container runtime; the store opens at its
+// first use.
 func (e *env) runtime() (*run.Runtime, error) {
-	s, err := e.openStore()
+	so, err := e.storeOptions()
 	if err != nil {
 		return nil, err
 	}
+	overlay := e.cfg.Storage.Driver == config.DriverOverlay
+	var known *image.KnownImages
+	if overlay {
+		known = &image.KnownImages{Path: e.knownImagesPath(), GraphRoot: so.GraphRoot}
+	}
 	return &run.Runtime{
-		Store:         s,
-		ScratchLayers: s.GraphDriverName() == "overlay" && e.cfg.Storage.Driver != "fuse-overlayfs",
+		OpenStore:     e.openStore,
+		ScratchLayers: overlay,
+		KnownImages:   known,
 		InitDir:       e.programDir(),
 		Containers:    &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
 		Volumes:       e.volumeStore(),
@@ -303,12 +312,8 @@ func runCommand(e *env) *ucli.Command {
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
-			imgs, err := e.images()
-			if err != nil {
-				return &run.StatusError{Code: 125, Err: err}
-			}
 			o.StartNow = true
-			ctr, err := rt.Create(imgs, o)
+			ctr, err := rt.Create(e.images, o)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
@@ -562,11 +567,7 @@ func createCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			imgs, err := e.images()
-			if err != nil {
-				return err
-			}
-			ctr, err := rt.Create(imgs, o)
+			ctr, err := rt.Create(e.images, o)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}

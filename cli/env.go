@@ -215,6 +215,10 @@ func (e *env) transfer(ctx context.Context, req transferjob.Request, quiet bool)
 // programDir is where the programs sbx carries are written to be executed (see progfile).
 func (e *env) programDir() string { return filepath.Join(e.paths.RuntimeDir, "init") }
 
+// knownImagesPath is the file of image.KnownImages, kept until reboot like the store's run
+// root.
+func (e *env) knownImagesPath() string { return filepath.Join(e.paths.RuntimeDir, "known-images.json") }
+
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))

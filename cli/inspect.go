@@ -119,11 +119,20 @@ func timeString(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// storeDriver names the layer store's driver, as docker's inspect shows it.
+func storeDriver(rt *run.Runtime) string {
+	s, err := rt.Store()
+	if err != nil {
+		return ""
+	}
+	return s.GraphDriverName()
+}
+
 func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 	args := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
 	j := containerJSON{
 		ID: c.ID, Created: timeString(c.Created), Image: "sha256:" + c.ImageID, Name: "/" + c.Name,
-		Driver: rt.Store.GraphDriverName(), LogPath: rt.LogPath(c.ID),
+		Driver: storeDriver(rt), LogPath: rt.LogPath(c.ID),
 		State: stateJSON{
 			Status: c.State.Status, Running: c.Running(), ExitCode: c.State.ExitCode, Error: c.State.Error,
 			StartedAt: timeString(c.State.StartedAt), FinishedAt: timeString(c.State.FinishedAt),

@@ -241,7 +241,10 @@ func systemCommand(e *env) *ucli.Command {
 							return err
 						}
 					}
-					s := rt.Store
+					s, err := rt.Store()
+					if err != nil {
+						return err
+					}
 					graph := s.GraphRoot()
 					// Shutdown(true) unmounts whatever is still mounted so the removal
 					// below cannot fail on a busy mount.
@@ -254,8 +257,10 @@ func systemCommand(e *env) *ucli.Command {
 					if err := os.RemoveAll(graph); err != nil {
 						return err
 					}
-					// The init programs and seccomp filters kept for starts (run.Runtime.InitDir).
+					// The init programs and seccomp filters kept for starts (run.Runtime.InitDir),
+					// and what was known of the images.
 					os.RemoveAll(e.programDir())
+					os.Remove(e.knownImagesPath())
 					return os.RemoveAll(e.paths.DataDir)
 				},
 			},

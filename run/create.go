@@ -68,9 +68,62 @@ type CreateOptions struct {
 	StartNow bool
 }
 
+// ImageSource gives the image service, opening the store: Create calls it only for an image
+// that KnownImages does not know.
+type ImageSource func() (*image.Images, error)
+
+// GivenImages is the ImageSource of a caller that has the image service open already.
+func GivenImages(m *image.Images) ImageSource { return func() (*image.Images, error) { return m, nil } }
+
+// knownImage finds what a new container needs of the image the user called name: in
+// KnownImages when the store has not changed since it was last asked, else in the store,
+// and then remembers it for the next start.
+func (r *Runtime) knownImage(imgs ImageSource, name string) (*image.Known, error) {
+	cache := r.KnownImages
+	if !r.ScratchLayers {
+		cache = nil // the cache covers native overlay stores only
+	}
+	if cache != nil {
+		if kn, ok := cache.Get(name); ok {
+			if kn.Lower != "" {
+				r.lowers.Store(kn.ID, kn.Lower)
+			}
+			return kn, nil
+		}
+	}
+	var stamp string
+	if cache != nil {
+		stamp = cache.Stamp() // before the store is read: see KnownImages.Put
+	}
+	m, err := imgs()
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := m.Resolve(name)
+	if err != nil {
+		if errors.Is(err, image.ErrNotFound) {
+			return nil, fmt.Errorf("unable to find image '%s' locally: load, import or pull it first", name)
+		}
+		return nil, err
+	}
+	cfg, err := m.Config(img)
+	if err != nil {
+		return nil, err
+	}
+	kn := &image.Known{Name: name, ID: img.ID, Config: cfg.Config}
+	if lower, ok := r.scratchLowerFor(img.ID); ok {
+		kn.Lower = lower
+		r.lowers.Store(img.ID, lower)
+	}
+	if cache != nil && stamp != "" && cache.Stamp() == stamp {
+		cache.Put(stamp, *kn)
+	}
+	return kn, nil
+}
+
 // Create makes a container: its layer on top of the image (or nothing, with --rootfs), its
 // name reserved in the store, its record. Nothing runs yet.
-func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error) {
+func (r *Runtime) Create(imgs ImageSource, o CreateOptions) (*Container, error) {
 	if o.Name != "" {
 		if err := spec.ValidName(o.Name); err != nil {
 			return nil, err
@@ -170,7 +223,7 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		c.Host.StopTimeout = 10
 	}
 	var imageID string
-	var imgCfg *image.Config
+	var ic image.ContainerConfig
 	if o.Rootfs != "" {
 		st, err := os.Stat(o.Rootfs)
 		if err != nil || !st.IsDir() {
@@ -179,25 +232,17 @@ func (r *Runtime) Create(imgs *image.Images, o CreateOptions) (*Container, error
 		abs, _ := filepath.Abs(o.Rootfs)
 		c.Host.Rootfs = abs
 		c.Image = abs
-		imgCfg = &image.Config{}
 	} else {
-		img, _, err := imgs.Resolve(o.Image)
-		if err != nil {
-			if errors.Is(err, image.ErrNotFound) {
-				return nil, fmt.Errorf("unable to find image '%s' locally: load, import or pull it first", o.Image)
-			}
-			return nil, err
-		}
-		imageID = img.ID
-		imgCfg, err = imgs.Config(img)
+		kn, err := r.knownImage(imgs, o.Image)
 		if err != nil {
 			return nil, err
 		}
+		imageID = kn.ID
+		ic = kn.Config
 		c.Image = o.Image
-		c.ImageID = img.ID
-		c.Host.ScratchLayer = r.canScratch(img.ID)
+		c.ImageID = kn.ID
+		c.Host.ScratchLayer = kn.Lower != ""
 	}
-	ic := imgCfg.Config
 	c.Config.Entrypoint = ic.Entrypoint
 	c.Config.Cmd = ic.Cmd
 	if o.Entrypoint != nil || o.EntrypointArgv != nil {
@@ -364,7 +409,11 @@ func (r *Runtime) createLayer(c *Container, imageID string) error {
 	// (tens of milliseconds, hundreds when other writers keep the disk busy). After a power
 	// loss such a layer may be left over; it was to be removed anyway.
 	opts := &cstorage.ContainerOptions{Volatile: c.Host.AutoRemove}
-	if _, err := r.Store.CreateContainer(c.ID, nil, imageID, "", "", opts); err != nil {
+	s, err := r.Store()
+	if err != nil {
+		return err
+	}
+	if _, err := s.CreateContainer(c.ID, nil, imageID, "", "", opts); err != nil {
 		return fmt.Errorf("creating the container: %w", err)
 	}
 	return nil
@@ -373,7 +422,9 @@ func (r *Runtime) createLayer(c *Container, imageID string) error {
 // deleteLayer undoes createLayer.
 func (r *Runtime) deleteLayer(c *Container) {
 	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
-		r.Store.DeleteContainer(c.ID)
+		if s, err := r.Store(); err == nil {
+			s.DeleteContainer(c.ID)
+		}
 	}
 }
 

@@ -6,17 +6,22 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	cstorage "go.podman.io/storage"
 
+	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/volumes"
 )
 
 // Runtime runs containers of one user's store.
 type Runtime struct {
-	Store      cstorage.Store
+	// OpenStore opens the layer store at its first use (see Store): a container on a
+	// scratch layer of an image in KnownImages never needs it, and opening it costs about
+	// a millisecond (its records read, its driver set up).
+	OpenStore  func() (cstorage.Store, error)
 	Containers *Containers
 	Volumes    *volumes.Store
 	Rootless   bool
@@ -30,13 +35,34 @@ type Runtime struct {
 	LayerLockShared func() (func(), error)
 	// Net reaches the user's networks; a zero value gives containers no bridge networking.
 	Net NetConfig
-	// ScratchLayers: the store is native overlay, so containers may have a scratch layer
-	// (see scratch.go).
+	// ScratchLayers: the store is configured for native overlay, so containers may have a
+	// scratch layer (see scratch.go) if the store opens with it.
 	ScratchLayers bool
+	// KnownImages, when set, remembers what a start needs of the images users named, so
+	// that `sbx run` of a known image does not open the store (see image.KnownImages).
+	KnownImages *image.KnownImages
 	// InitDir is where the container init program is kept for every start, in the user's
 	// runtime directory ("" for a memfd per start; see initExecutable), and the seccomp
 	// filters compiled by this build (see compileSeccomp).
 	InitDir string
+
+	storeOnce sync.Once
+	store     cstorage.Store
+	storeErr  error
+	// lowers are the scratch lowerdirs of the images this process resolved, by image ID.
+	lowers sync.Map
+}
+
+// Store opens the layer store, once per process.
+func (r *Runtime) Store() (cstorage.Store, error) {
+	r.storeOnce.Do(func() {
+		if r.OpenStore == nil {
+			r.storeErr = errors.New("no layer store")
+			return
+		}
+		r.store, r.storeErr = r.OpenStore()
+	})
+	return r.store, r.storeErr
 }
 
 // StatusError is a failure with docker's exit status for it: 125 for sbx's own errors in
@@ -143,7 +169,11 @@ func (r *Runtime) releaseRootfs(c *Container) {
 		r.unmountScratch(c)
 		return
 	}
-	if _, err := r.Store.Unmount(c.ID, true); err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrLayerUnknown) {
+	s, err := r.Store()
+	if err == nil {
+		_, err = s.Unmount(c.ID, true)
+	}
+	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrLayerUnknown) {
 		r.Logger.Debug("unmounting container", "id", c.ID, "err", err)
 	}
 }
@@ -157,12 +187,16 @@ func (r *Runtime) Delete(c *Container) error {
 	}
 	var err error
 	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
-		err = r.Store.DeleteContainer(c.ID)
-	}
-	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
-		// The layer may still count a mount from the dead init: drop it and try again.
-		r.Store.Unmount(c.ID, true)
-		err = r.Store.DeleteContainer(c.ID)
+		var s cstorage.Store
+		if s, err = r.Store(); err != nil {
+			return err
+		}
+		err = s.DeleteContainer(c.ID)
+		if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
+			// The layer may still count a mount from the dead init: drop it and try again.
+			s.Unmount(c.ID, true)
+			err = s.DeleteContainer(c.ID)
+		}
 	}
 	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
 		return fmt.Errorf("removing the container's layer: %w", err)

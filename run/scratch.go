@@ -24,16 +24,24 @@ import (
 // maxOverlayData is what mount(2) takes as options: one page, with room to spare.
 const maxOverlayData = 4000
 
-// scratchLower returns the image layers of imageID as overlay lowerdir, top first.
+// scratchLower returns the image layers of imageID as overlay lowerdir, top first: as
+// this process found them when it resolved the image (knownImage), or from the store.
 func (r *Runtime) scratchLower(imageID string) (string, error) {
-	img, err := r.Store.Image(imageID)
+	if l, ok := r.lowers.Load(imageID); ok {
+		return l.(string), nil
+	}
+	s, err := r.Store()
+	if err != nil {
+		return "", err
+	}
+	img, err := s.Image(imageID)
 	if err != nil {
 		return "", err
 	}
 	if img.TopLayer == "" {
 		return "", errors.New("the image has no layers")
 	}
-	drv, err := r.Store.GraphDriver()
+	drv, err := s.GraphDriver()
 	if err != nil {
 		return "", err
 	}
@@ -51,19 +59,25 @@ func (r *Runtime) scratchLower(imageID string) (string, error) {
 	return lower, nil
 }
 
-// canScratch says whether a new container from imageID can have a scratch layer:
-// native overlay, and image layers whose paths fit in the mount options (the store's own
-// mounts shorten them through links; a scratch layer does not, so a very deep image
-// takes a store layer).
-func (r *Runtime) canScratch(imageID string) bool {
+// scratchLowerFor returns the lowerdir of a new container from imageID, and ok when it can
+// have a scratch layer: native overlay, and image layers whose paths fit in the mount
+// options (the store's own mounts shorten them through links; a scratch layer does not,
+// so a very deep image takes a store layer).
+func (r *Runtime) scratchLowerFor(imageID string) (lower string, ok bool) {
 	if !r.ScratchLayers {
-		return false
+		return "", false
+	}
+	if s, err := r.Store(); err != nil || s.GraphDriverName() != "overlay" {
+		return "", false
 	}
 	lower, err := r.scratchLower(imageID)
 	// The upper, work and merged directories' paths come on top, each about as long as
 	// this one.
 	own := len(r.Containers.Path(strings.Repeat("0", 64), "layer/upper"))
-	return err == nil && len(lower)+3*own < maxOverlayData
+	if err != nil || len(lower)+3*own >= maxOverlayData {
+		return "", false
+	}
+	return lower, true
 }
 
 // mountScratch makes the container's scratch layer and mounts its root filesystem.

@@ -259,7 +259,11 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		}
 		rootfs = mp
 	} else if rootfs == "" {
-		mp, err := r.Store.Mount(c.ID, "")
+		s, err := r.Store()
+		mp := ""
+		if err == nil {
+			mp, err = s.Mount(c.ID, "")
+		}
 		if err != nil {
 			return failStarted(125, fmt.Errorf("mounting the container's root filesystem: %w", err))
 		}
