@@ -313,13 +313,24 @@ func runCommand(e *env) *ucli.Command {
 				return &run.StatusError{Code: 125, Err: err}
 			}
 			o.StartNow = true
+			// The init starts while the container is created; in the foreground on a
+			// thread of its own, detached on this one (see run.Runtime.StartEarly).
+			detachPipe := userns.DetachPipe()
+			var early *run.EarlyInit
+			switch {
+			case !c.Bool("detach"):
+				early = rt.StartEarly(o, o.OpenStdin && e.opts.Stdin != nil, false)
+			case detachPipe != nil:
+				early = rt.StartEarly(o, false, true)
+			}
+			defer early.Discard()
 			ctr, err := rt.Create(e.images, o)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
 			if c.Bool("detach") {
-				if pipe := userns.DetachPipe(); pipe != nil {
-					return e.superviseHere(rt, ctr, pipe)
+				if detachPipe != nil {
+					return e.superviseHere(rt, ctr, detachPipe, early)
 				}
 				if err := e.startDetached(rt, ctr); err != nil {
 					return err
@@ -327,15 +338,15 @@ func runCommand(e *env) *ucli.Command {
 				fmt.Fprintln(e.opts.Stdout, ctr.ID)
 				return nil
 			}
-			return e.attach(rt, ctr, sigs)
+			return e.attach(rt, ctr, sigs, early)
 		},
 	}
 }
 
 // attach runs the container in the foreground: this process is its supervisor. sigs holds
 // the signals caught since the command started (nil: from now on).
-func (e *env) attach(rt *run.Runtime, ctr *run.Container, sigs chan os.Signal) error {
-	stdio := run.Stdio{Out: e.opts.Stdout, Err: e.opts.Stderr, Signals: sigs}
+func (e *env) attach(rt *run.Runtime, ctr *run.Container, sigs chan os.Signal, early *run.EarlyInit) error {
+	stdio := run.Stdio{Out: e.opts.Stdout, Err: e.opts.Stderr, Signals: sigs, Early: early}
 	if ctr.Config.OpenStdin {
 		stdio.In = e.opts.Stdin
 	}
@@ -363,7 +374,7 @@ func (e *env) attach(rt *run.Runtime, ctr *run.Container, sigs chan os.Signal) e
 // parent (see userns.DetachPipe). Starting sbx again as `sbx __supervise` (startDetached)
 // would cost a whole second start of sbx. The supervisor lets go of the caller's terminal
 // and standard streams as startDetached's does: its own output goes to supervisor.log.
-func (e *env) superviseHere(rt *run.Runtime, ctr *run.Container, parent *os.File) error {
+func (e *env) superviseHere(rt *run.Runtime, ctr *run.Container, parent *os.File, early *run.EarlyInit) error {
 	logf, err := os.OpenFile(rt.Containers.Path(ctr.ID, "supervisor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -416,7 +427,7 @@ func (e *env) superviseHere(rt *run.Runtime, ctr *run.Container, parent *os.File
 		fmt.Fprintln(parent, code)
 		parent.Close()
 	}
-	_, err = rt.Supervise(ctr.ID, run.Stdio{Hold: hold, Ready: parent}, report)
+	_, err = rt.Supervise(ctr.ID, run.Stdio{Hold: hold, Ready: parent, Early: early}, report)
 	if err != nil && !reported {
 		report(err)
 	}
@@ -606,7 +617,7 @@ func startCommand(e *env) *ucli.Command {
 				if ctr.Running() {
 					return fmt.Errorf("container %s is already running", ctr.Name)
 				}
-				return e.attach(rt, ctr, nil)
+				return e.attach(rt, ctr, nil, nil)
 			}
 			return eachArg(e, c.Args().Slice(), func(ref string) (string, error) {
 				ctr, err := rt.Find(ref)

@@ -38,6 +38,9 @@ type Stdio struct {
 	// gone and released (its reference on the user's namespace holder). They keep their
 	// numbers when the supervisor becomes the idle one and then the finisher.
 	Hold []*os.File
+	// Early is the container's init if it was started while the container was being
+	// created (Runtime.StartEarly); nil, or one that does not suit it, starts another.
+	Early *EarlyInit
 	// Ready, for a detached supervisor, is the pipe its starter waits on. Started reports
 	// on it; Supervise closes it once the supervisor has settled: after the handover to the
 	// idle supervisor (which closes it), so that a script that looks for the supervisor
@@ -156,78 +159,18 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
+	// start starts the init, or takes over the one started while the container was
+	// being created (Stdio.Early).
 	start := func() error {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		parentF, childF := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
-		defer childF.Close()
-		conn, err := net.FileConn(parentF)
-		parentF.Close()
-		if err != nil {
-			return err
-		}
-		syncConn = conn.(*net.UnixConn)
-		exe, initFile, err := r.initExecutable(c.Host.Init)
-		if err != nil {
-			return err
-		}
-		// The init runs it once started (or never will): its pages go when it execs.
-		defer initFile.Close()
-		flags := uintptr(syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP)
-		var extra []*os.File
-		if peer, ok := strings.CutPrefix(c.Host.NetworkMode, "container:"); ok {
-			f, err := r.peerNetns(peer)
-			if err != nil {
+		spec := specOf(c, stdio.In != nil)
+		p := stdio.Early.take(spec)
+		if p == nil {
+			var err error
+			if p, err = r.startInit(spec, false); err != nil {
 				return err
 			}
-			defer f.Close()
-			extra = append(extra, f)
-			joinNet = true
-		} else if c.Host.NetworkMode != "host" {
-			flags |= syscall.CLONE_NEWNET
 		}
-		cmd = &exec.Cmd{
-			Path:       exe,
-			Args:       []string{"sbx"},
-			Env:        []string{proto.EnvInit + "=1"},
-			ExtraFiles: append([]*os.File{childF}, extra...),
-			Dir:        "/",
-			SysProcAttr: &syscall.SysProcAttr{
-				Cloneflags: flags,
-				// The container dies with its supervisor, whatever kills the supervisor.
-				Pdeathsig: syscall.SIGKILL,
-			},
-		}
-		if c.Host.Userns == "keep-id" {
-			uid, gid := rootlessIDs()
-			um, err := keepIDMaps(uid, "/proc/self/uid_map")
-			if err != nil {
-				return err
-			}
-			gm, err := keepIDMaps(gid, "/proc/self/gid_map")
-			if err != nil {
-				return err
-			}
-			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
-			cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = um, gm
-			cmd.SysProcAttr.GidMappingsEnableSetgroups = true
-			// Our uid (the user) is id U in the new namespace; the init must be its root to
-			// set the container up, so it switches to inner 0 before it executes.
-			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
-		}
-		st = &streams{tty: c.Config.Tty, openStdin: c.Config.OpenStdin}
-		if err := st.prepare(cmd, stdio.In != nil); err != nil {
-			return err
-		}
-		if keeper, err = startKeepingThread(cmd); err != nil {
-			st.abort()
-			return fmt.Errorf("starting the container: %w", err)
-		}
-		// From here on the child exists: every failure path must reap it (killInit). The
-		// keeper thread goes back to the pool on return, once the init has been reaped.
-		st.started()
+		cmd, st, keeper, syncConn, joinNet = p.cmd, p.st, p.keeper, p.syncConn, p.joinNet
 		return nil
 	}
 	defer func() {
