@@ -90,6 +90,19 @@ func (s *Space) Leases() ([]Lease, error) {
 	return live, nil
 }
 
+// AddLease appends l to the table. Its veth name must be free: Attach takes a veth of
+// that name for a leftover of the same container and replaces it, which must never hit
+// another container whose ID happens to start the same.
+func AddLease(leases []Lease, l Lease) ([]Lease, error) {
+	for _, o := range leases {
+		if o.HostVeth == l.HostVeth && o.Container != l.Container {
+			return nil, fmt.Errorf("container %s and running container %s share the interface name %s: remove this one and create it again",
+				l.Name, o.Name, l.HostVeth)
+		}
+	}
+	return append(leases, l), nil
+}
+
 // FreeAddress picks the lowest address of n that no lease and no gateway uses.
 func FreeAddress(n *Network, leases []Lease) (netip.Addr, error) {
 	used := map[netip.Addr]bool{n.Gateway: true}

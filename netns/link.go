@@ -117,7 +117,18 @@ func (s *Space) Attach(ctr *os.File, a Attachment) error {
 			PeerHardwareAddr: MAC(a.Address.Addr()),
 			PeerNamespace:    netlink.NsFd(int(ctr.Fd())),
 		}
-		if err := netlink.LinkAdd(veth); err != nil {
+		err = netlink.LinkAdd(veth)
+		if errors.Is(err, unix.EEXIST) {
+			// The name is the container's own (AddLease keeps it unique among the live
+			// leases), so the veth there is left from its last run: the kernel removes the
+			// veths of a dead network namespace in the background, and under load one can
+			// outlive its container by a while. It is removed and made again.
+			if old, lerr := netlink.LinkByName(a.HostVeth); lerr == nil {
+				netlink.LinkDel(old)
+			}
+			err = netlink.LinkAdd(veth)
+		}
+		if err != nil {
 			return fmt.Errorf("creating the container's veth: %w", err)
 		}
 		if err := configureInside(ctr, a); err != nil {

@@ -54,9 +54,12 @@ func (r *Runtime) attachLive(c *Container, n *netns.Network) error {
 			return nil, err
 		}
 		// The lease belongs to the container's supervisor: it goes when the container does.
-		leases = append(leases, netns.Lease{Network: n.Name, IP: ip, Container: c.ID, Name: c.Name,
+		leases, err = netns.AddLease(leases, netns.Lease{Network: n.Name, IP: ip, Container: c.ID, Name: c.Name,
 			Aliases: []string{c.ID[:12]}, HostVeth: hostVeth, Owner: c.State.Supervisor,
 			Hosts: r.Containers.Path(c.ID, "hosts")})
+		if err != nil {
+			return nil, err
+		}
 		ep = Endpoint{NetworkID: n.ID, IPAddress: ip.String(), PrefixLen: n.Subnet.Bits(),
 			Gateway: n.Gateway.String(), MacAddress: netns.MAC(ip).String()}
 		return leases, nil

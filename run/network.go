@@ -142,7 +142,9 @@ func (r *Runtime) prepareNetwork(c *Container) (*netSetup, error) {
 					l.Allow = append(l.Allow, netns.Allow{IP: t.ip, Port: p.Number, Proto: p.Proto})
 				}
 			}
-			leases = append(leases, l)
+			if leases, err = netns.AddLease(leases, l); err != nil {
+				return nil, err
+			}
 			s.endpoints[n.Name] = Endpoint{NetworkID: n.ID, IPAddress: ip.String(), PrefixLen: n.Subnet.Bits(),
 				Gateway: n.Gateway.String(), MacAddress: netns.MAC(ip).String()}
 		}
@@ -239,7 +241,8 @@ func (s *netSetup) attach(pid int) error {
 	return nil
 }
 
-// release gives the addresses and ports back; the veths went with the namespace.
+// release gives the addresses and ports back; the veths go with the namespace (a
+// veth the kernel has not removed yet is replaced by the next Attach of the container).
 func (s *netSetup) release() {
 	if s.fwd != nil {
 		s.fwd.Close()
