@@ -75,7 +75,8 @@ func quietStart() {
 func runCLI(ref *os.File) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref})
+	app, done := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref}, os.Args)
+	defer done()
 	err := app.RunContext(ctx, os.Args)
 	if err == nil {
 		return 0

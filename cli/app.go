@@ -21,12 +21,17 @@ func usageError(c *ucli.Context, msg string) error {
 }
 
 // NewApp builds the sbx command line.
-func NewApp(o Options) *ucli.App {
+//
+// args is the command line the app is to run: a foreground `sbx run` starts its
+// container's init from it at once (see prestart). done ends whatever the app did not
+// take over; the caller calls it once the app has run.
+func NewApp(o Options, args []string) (app *ucli.App, done func()) {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e.early = e.prestart(args)
 	// docker's -h is run's --hostname; help is --help only. urfave keeps this flag in a
 	// package variable, so it is set here, once, before the app is built.
 	ucli.HelpFlag = &ucli.BoolFlag{Name: "help", Usage: "show help"}
-	app := &ucli.App{
+	app = &ucli.App{
 		Name:                   "sbx",
 		Usage:                  "rootless, daemonless containers and sandboxes",
 		Version:                o.Version,
@@ -74,7 +79,7 @@ func NewApp(o Options) *ucli.App {
 		}
 		return ucli.ShowAppHelp(c)
 	}
-	return app
+	return app, func() { e.early.Discard() }
 }
 
 // setUsageErrors makes a bad flag a one-line error naming the command, instead of urfave's

@@ -319,7 +319,11 @@ func runCommand(e *env) *ucli.Command {
 			var early *run.EarlyInit
 			switch {
 			case !c.Bool("detach"):
-				early = rt.StartEarly(o, o.OpenStdin && e.opts.Stdin != nil, false)
+				withStdin := o.OpenStdin && e.opts.Stdin != nil
+				if early, e.early = e.early, nil; !early.Suits(o, withStdin) {
+					early.Discard()
+					early = rt.StartEarly(o, withStdin, false)
+				}
 			case detachPipe != nil:
 				early = rt.StartEarly(o, false, true)
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/sbx-dev/sbx/config"
 	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/image/transferjob"
+	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/storage"
 	"github.com/sbx-dev/sbx/userns"
@@ -47,6 +48,9 @@ type env struct {
 	cfg         config.Config
 	configFiles []string
 	store       storage.Store
+	// early is the init of the container a foreground `sbx run` creates, started before
+	// the command line was parsed (see prestart); the run action takes it or ends it.
+	early *run.EarlyInit
 }
 
 func (e *env) resolve() error {

@@ -147,26 +147,38 @@ func (p *startedInit) close() {
 // container turns out as expected, and starts another otherwise; the caller must Discard
 // it in any case (a no-op once taken over), so that no init outlives a failed run.
 type EarlyInit struct {
+	spec  initSpec
 	done  chan struct{}
 	p     *startedInit
 	err   error
 	taken bool
 }
 
-// StartEarly starts the init of the container o is to create, or returns nil when its
-// container could not take it over anyway (--init, keep-id, another container's network,
-// a kernel without open_tree). onMain starts it right here, on the main thread, which
-// a detached supervisor needs to hand over to the idle one (see keeper); otherwise it
-// starts on a thread of its own while the caller goes on.
-func (r *Runtime) StartEarly(o CreateOptions, withStdin, onMain bool) *EarlyInit {
+// earlySpec is the init a container made from o starts with, or false when its container
+// could not take an early one over anyway (--init, keep-id, another container's network,
+// a kernel without open_tree).
+func earlySpec(o CreateOptions, withStdin bool) (initSpec, bool) {
 	if o.Init || o.Userns == "keep-id" || strings.HasPrefix(o.Network, "container:") || !canOpenTree() {
-		return nil
+		return initSpec{}, false
 	}
 	s := initSpec{tty: o.Tty, openStdin: o.OpenStdin, withStdin: withStdin}
 	if o.Network == "host" {
 		s.netMode = "host"
 	}
-	e := &EarlyInit{done: make(chan struct{})}
+	return s, true
+}
+
+// StartEarly starts the init of the container o is to create, or returns nil when its
+// container could not take it over anyway (see earlySpec). onMain starts it right here, on
+// the main thread, which a detached supervisor needs to hand over to the idle one (see
+// keeper); otherwise it starts on a thread of its own while the caller goes on. It needs
+// only the runtime's InitDir, so it may start before the rest of the runtime is known.
+func (r *Runtime) StartEarly(o CreateOptions, withStdin, onMain bool) *EarlyInit {
+	s, ok := earlySpec(o, withStdin)
+	if !ok {
+		return nil
+	}
+	e := &EarlyInit{spec: s, done: make(chan struct{})}
 	start := func() {
 		// A detached init leaves the caller's session now; with a terminal it makes a
 		// session of its own anyway, for its pty (and setsid(2) refuses a session leader).
@@ -179,6 +191,13 @@ func (r *Runtime) StartEarly(o CreateOptions, withStdin, onMain bool) *EarlyInit
 		go start()
 	}
 	return e
+}
+
+// Suits says whether the container o is to create can take this init over: an init
+// started from a guess at o (see cli's prestart) is kept only when the guess was right.
+func (e *EarlyInit) Suits(o CreateOptions, withStdin bool) bool {
+	s, ok := earlySpec(o, withStdin)
+	return e != nil && ok && s == e.spec
 }
 
 // take returns the early init if it started and suits s, and ends it otherwise.
