@@ -14,16 +14,24 @@ all: sbx
 # (see run/initbin), and the image transfer program for load, import, pull and save (see
 # image/transferjob), whose libraries would otherwise slow every sbx start. Without the
 # sbx_embed tag sbx does both itself.
+#
+# Then sbx itself, twice: the full program, with every command, and the lite one that is
+# shipped (tag sbx_lite), which carries the full one and starts containers of known images
+# without linking the layer store (see internal/fullbin).
 INIT_BIN     := run/initbin/sbx-init
 TRANSFER_BIN := image/transferjob/sbx-transfer
+FULL_BIN     := internal/fullbin/sbx-full
 
 sbx:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags 'netgo osusergo' -ldflags '-s -w' -o $(INIT_BIN) ./run/initproc/cmd/sbx-init
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '-s -w' -o $(TRANSFER_BIN) ./image/transfer/cmd/sbx-transfer
-	$(GO) build -trimpath -tags '$(TAGS) sbx_embed' -ldflags "$(LDFLAGS)" -o sbx .
+	$(GO) build -trimpath -tags '$(TAGS) sbx_embed' -ldflags "$(LDFLAGS)" -o $(FULL_BIN) .
+	$(GO) build -trimpath -tags '$(TAGS) sbx_embed sbx_lite' -ldflags "$(LDFLAGS)" -o sbx .
 
-vet:
+# The lite program's own files (tag sbx_lite) need the full program built to embed.
+vet: sbx
 	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) vet -tags '$(TAGS) sbx_embed sbx_lite' . ./cli ./internal/fullbin
 
 test-unit:
 	$(GO) test -tags '$(TAGS)' $(shell $(GO) list ./... | grep -v /testscripts)
@@ -45,4 +53,4 @@ demo: sbx
 	./examples/demo.sh
 
 clean:
-	rm -f sbx $(INIT_BIN) $(TRANSFER_BIN)
+	rm -f sbx $(INIT_BIN) $(TRANSFER_BIN) $(FULL_BIN)

@@ -4,7 +4,9 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -128,6 +130,29 @@ func TestImportDirection(t *testing.T) {
 	for p := range closure(t, "build") {
 		if p == "cli" {
 			t.Error("build must not depend on cli")
+		}
+	}
+}
+
+// TestLiteProgramLinksNoStore keeps the lite program (tag sbx_lite, see internal/fullbin)
+// what it is for: every container start pays before main for what it links, and the layer
+// store, the image library, the Dockerfile parser and YAML are the full program's.
+func TestLiteProgramLinksNoStore(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-deps", "-tags", "sbx_lite sbx_embed netgo osusergo", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 20 || !slices.Contains(deps, module+"run") {
+		t.Fatalf("go list gave no sensible dependency list: %q", out)
+	}
+	for _, p := range deps {
+		switch {
+		case p == "go.podman.io/storage/pkg/reexec": // main's re-execution hook: no dependencies
+		case strings.HasPrefix(p, "go.podman.io/"), strings.HasPrefix(p, "github.com/moby/buildkit"),
+			strings.HasPrefix(p, "sigs.k8s.io/"), p == module+"image", p == module+"storage",
+			p == module+"build", p == module+"kube", p == module+"run/layers":
+			t.Errorf("the lite program links %s", p)
 		}
 	}
 }

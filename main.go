@@ -75,9 +75,13 @@ func quietStart() {
 func runCLI(ref *os.File) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	app, done := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref}, os.Args)
+	app, done, err := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref}, os.Args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sbx: %s\n", cli.OneLine(err))
+		return 125
+	}
 	defer done()
-	err := app.RunContext(ctx, os.Args)
+	err = app.RunContext(ctx, os.Args)
 	if err == nil {
 		return 0
 	}

@@ -610,7 +610,7 @@ func (x *build) runStep(root string, step *Step) error {
 			}
 		}
 	}()
-	ctr, err := x.Runtime.Create(run.GivenImages(x.Images), run.CreateOptions{
+	ctr, err := x.Runtime.Create(run.CreateOptions{
 		Rootfs: root, Cmd: step.Args, Env: step.Env, WorkingDir: wd, User: step.Before.User,
 		// Removed when it exits, and by the next sbx command if this build is killed.
 		Network: x.o.Network, AutoRemove: true,

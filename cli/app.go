@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -25,8 +26,14 @@ func usageError(c *ucli.Context, msg string) error {
 // args is the command line the app is to run: a foreground `sbx run` starts its
 // container's init from it at once (see prestart). done ends whatever the app did not
 // take over; the caller calls it once the app has run.
-func NewApp(o Options, args []string) (app *ucli.App, done func()) {
+//
+// In the lite program (see lite.go), a command it does not run itself is handed over to the
+// full program here: NewApp does not return then, unless that fails (err).
+func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if !e.serves(args) {
+		return nil, nil, e.handover(args)
+	}
 	e.early = e.prestart(args)
 	// docker's -h is run's --hostname; help is --help only. urfave keeps this flag in a
 	// package variable, so it is set here, once, before the app is built.
@@ -70,6 +77,8 @@ func NewApp(o Options, args []string) (app *ucli.App, done func()) {
 		execCommand(e), superviseCommand(e), finishCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),
 		kubeCommand(e), pauseCommand())
 	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
+	// A program without the layer store has no image commands (see lite.go).
+	app.Commands = slices.DeleteFunc(app.Commands, func(c *ucli.Command) bool { return c == nil })
 	for _, c := range app.Commands {
 		setUsageErrors(c)
 	}
@@ -79,7 +88,7 @@ func NewApp(o Options, args []string) (app *ucli.App, done func()) {
 		}
 		return ucli.ShowAppHelp(c)
 	}
-	return app, func() { e.early.Discard() }
+	return app, func() { e.early.Discard() }, nil
 }
 
 // setUsageErrors makes a bad flag a one-line error naming the command, instead of urfave's

@@ -1,3 +1,5 @@
+//go:build !sbx_lite
+
 package cli
 
 import (

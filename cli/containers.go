@@ -20,7 +20,8 @@ import (
 
 	"github.com/sbx-dev/sbx/config"
 	"github.com/sbx-dev/sbx/format"
-	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/image/meta"
+	"github.com/sbx-dev/sbx/internal/progfile"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/state"
@@ -36,17 +37,16 @@ func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Cod
 // runtime enters the namespaces and returns the container runtime; the store opens at its
 // first use.
 func (e *env) runtime() (*run.Runtime, error) {
-	so, err := e.storeOptions()
-	if err != nil {
+	if err := e.enter(); err != nil {
 		return nil, err
 	}
 	overlay := e.cfg.Storage.Driver == config.DriverOverlay
-	var known *image.KnownImages
+	var known *meta.KnownImages
 	if overlay {
-		known = &image.KnownImages{Path: e.knownImagesPath(), GraphRoot: so.GraphRoot}
+		known = &meta.KnownImages{Path: e.knownImagesPath(), GraphRoot: e.graphRoot()}
 	}
 	return &run.Runtime{
-		OpenStore:     e.openStore,
+		OpenStore:     e.openLayers,
 		ScratchLayers: overlay,
 		KnownImages:   known,
 		InitDir:       e.programDir(),
@@ -328,7 +328,7 @@ func runCommand(e *env) *ucli.Command {
 				early = rt.StartEarly(o, false, true)
 			}
 			defer early.Discard()
-			ctr, err := rt.Create(e.images, o)
+			ctr, err := rt.Create(o)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
@@ -450,7 +450,7 @@ func dupCloexec(fd int) (*os.File, error) {
 // startDetached starts a supervisor process for the container and waits until the
 // container's command runs (or failed to).
 func (e *env) startDetached(rt *run.Runtime, ctr *run.Container) error {
-	exe, err := os.Executable()
+	exe, err := progfile.Executable()
 	if err != nil {
 		return err
 	}
@@ -582,7 +582,7 @@ func createCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			ctr, err := rt.Create(e.images, o)
+			ctr, err := rt.Create(o)
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}

@@ -1,8 +1,8 @@
+//go:build !sbx_lite
+
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -452,28 +452,4 @@ func saveCommand(e *env) *ucli.Command {
 			return err
 		},
 	}
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
-// asJSON turns v into the generic form of its JSON encoding, so --format templates see
-// docker's JSON field names ({{.Id}}, {{.Config.Env}}) exactly as docker inspect's do.
-// Numbers stay json.Number so sizes print as integers, not in exponent form.
-func asJSON(v any) (any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

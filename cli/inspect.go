@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +13,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/sbx-dev/sbx/format"
-	"github.com/sbx-dev/sbx/image"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/seccomp"
@@ -125,7 +126,7 @@ func storeDriver(rt *run.Runtime) string {
 	if err != nil {
 		return ""
 	}
-	return s.GraphDriverName()
+	return s.Driver()
 }
 
 func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
@@ -248,55 +249,6 @@ func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 	return j
 }
 
-func inspectCommand(e *env) *ucli.Command {
-	return &ucli.Command{
-		Name:      "inspect",
-		Usage:     "Show low-level information on containers or images",
-		ArgsUsage: "NAME|ID [NAME|ID...]",
-		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template"},
-			&ucli.StringFlag{Name: "type", Usage: "container or image (default: both, containers first)"},
-		},
-		Action: func(c *ucli.Context) error {
-			if c.NArg() == 0 {
-				return usageError(c, "requires at least 1 argument")
-			}
-			if err := format.Parse(c.String("format")); err != nil {
-				return err
-			}
-			typ := c.String("type")
-			if typ != "" && typ != "container" && typ != "image" {
-				return fmt.Errorf("invalid --type %q: use container or image", typ)
-			}
-			rt, err := e.runtime()
-			if err != nil {
-				return err
-			}
-			imgs, err := e.images()
-			if err != nil {
-				return err
-			}
-			return e.printInspect(c.String("format"), c.Args().Slice(), func(ref string) (any, error) {
-				if typ != "image" {
-					if ctr, err := rt.Find(ref); err == nil {
-						return toContainerJSON(rt, ctr), nil
-					} else if !errors.Is(err, run.ErrNotFound) {
-						return nil, err
-					}
-				}
-				if typ != "container" {
-					if in, err := imgs.InspectImage(ref); err == nil {
-						return in, nil
-					} else if !errors.Is(err, image.ErrNotFound) {
-						return nil, err
-					}
-				}
-				return nil, errors.New("no such object: " + ref)
-			})
-		},
-	}
-}
-
 func execCommand(e *env) *ucli.Command {
 	return &ucli.Command{
 		Name:                   "exec",
@@ -393,4 +345,30 @@ func (e *env) printInspect(tmpl string, refs []string, lookup func(ref string) (
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// unwrapPath drops the path and operation an *os.PathError adds, for messages that name the
+// file themselves.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// asJSON turns v into the generic form of its JSON encoding, so --format templates see
+// docker's JSON field names ({{.Id}}, {{.Config.Env}}) exactly as docker inspect's do.
+// Numbers stay json.Number so sizes print as integers, not in exponent form.
+func asJSON(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

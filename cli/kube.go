@@ -1,3 +1,5 @@
+//go:build !sbx_lite
+
 package cli
 
 import (
@@ -10,6 +12,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/sbx-dev/sbx/internal/progfile"
 	"github.com/sbx-dev/sbx/kube"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/run/spec"
@@ -155,18 +158,6 @@ func kubeCommand(e *env) *ucli.Command {
 	}
 }
 
-// pauseCommand is what a pod's infra container runs: nothing, until its stop signal.
-func pauseCommand() *ucli.Command {
-	return &ucli.Command{
-		Name:   "__pause",
-		Hidden: true,
-		Action: func(c *ucli.Context) error {
-			<-c.Context.Done()
-			return nil
-		},
-	}
-}
-
 // readFileArg reads a file named on the command line, or standard input for "-".
 func (e *env) readFileArg(name string) ([]byte, error) {
 	if name == "-" {
@@ -189,7 +180,7 @@ func (e *env) kubeHost() (*kube.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	exe, err := os.Executable()
+	exe, err := progfile.Executable()
 	if err != nil {
 		return nil, err
 	}

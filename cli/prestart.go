@@ -41,19 +41,35 @@ func runValueFlags() map[string]bool {
 	return m
 }
 
+// runArgs is what scanRun reads off a `sbx run` command line.
+type runArgs struct {
+	o      run.CreateOptions // Tty, OpenStdin, Init, Network, Userns, Rootfs and Image
+	detach bool
+}
+
 // guessRun reads what a container's init depends on from the command line of a foreground
-// `sbx [--debug] run FLAGS... IMAGE ...`, as urfave reads flags: they end at the first
-// argument that is not one, a flag in valueFlags takes the next argument unless it has
-// "=VALUE", and a single dash may group one-letter flags (-it). It says no for -d (a
-// detached init starts on the main thread later) and for anything it is unsure about.
+// `sbx run` (see scanRun). It says no for -d: a detached init starts on the main thread,
+// later.
 func guessRun(args []string, valueFlags map[string]bool) (run.CreateOptions, bool) {
-	var o run.CreateOptions
+	r, ok := scanRun(args, valueFlags)
+	if !ok || r.detach {
+		return run.CreateOptions{}, false
+	}
+	return r.o, true
+}
+
+// scanRun reads `sbx [--debug] run FLAGS... IMAGE ...` as urfave reads flags: they end at
+// the first argument that is not one, a flag in valueFlags takes the next argument unless
+// it has "=VALUE", and a single dash may group one-letter flags (-it). It says no for
+// --help and for anything it is unsure about.
+func scanRun(args []string, valueFlags map[string]bool) (runArgs, bool) {
+	var r runArgs
 	i := 1
 	if i < len(args) && args[i] == "--debug" {
 		i++
 	}
 	if i >= len(args) || args[i] != "run" {
-		return o, false
+		return r, false
 	}
 	for i++; i < len(args); i++ {
 		a := args[i]
@@ -61,7 +77,7 @@ func guessRun(args []string, valueFlags map[string]bool) (run.CreateOptions, boo
 			break // the image
 		}
 		if a == "--" {
-			return o, false
+			return r, false
 		}
 		dashes := 1
 		if a[1] == '-' {
@@ -69,20 +85,22 @@ func guessRun(args []string, valueFlags map[string]bool) (run.CreateOptions, boo
 		}
 		name, value, hasValue := strings.Cut(a[dashes:], "=")
 		if name == "" {
-			return o, false
+			return r, false
 		}
 		if valueFlags[name] {
 			if !hasValue {
 				if i++; i >= len(args) {
-					return o, false
+					return r, false
 				}
 				value = args[i]
 			}
 			switch name {
 			case "network", "net":
-				o.Network = value
+				r.o.Network = value
 			case "userns":
-				o.Userns = value
+				r.o.Userns = value
+			case "rootfs":
+				r.o.Rootfs = value
 			}
 			continue
 		}
@@ -93,35 +111,41 @@ func guessRun(args []string, valueFlags map[string]bool) (run.CreateOptions, boo
 			case "false", "0":
 				on = false
 			default:
-				return o, false
+				return r, false
 			}
 		}
 		names := []string{name}
 		if dashes == 1 && len(name) > 1 {
 			if hasValue {
-				return o, false
+				return r, false
 			}
 			names = strings.Split(name, "")
 			for _, n := range names {
 				if valueFlags[n] {
-					return o, false
+					return r, false
 				}
 			}
 		}
 		for _, n := range names {
 			switch n {
-			case "d", "detach", "help":
-				if on {
-					return o, false
-				}
+			case "help":
+				return r, false
+			case "d", "detach":
+				r.detach = on
 			case "t", "tty":
-				o.Tty = on
+				r.o.Tty = on
 			case "i", "interactive":
-				o.OpenStdin = on
+				r.o.OpenStdin = on
 			case "init":
-				o.Init = on
+				r.o.Init = on
 			}
 		}
 	}
-	return o, i < len(args)
+	if i >= len(args) {
+		return r, false
+	}
+	if r.o.Rootfs == "" {
+		r.o.Image = args[i]
+	}
+	return r, true
 }

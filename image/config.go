@@ -3,6 +3,7 @@ package image
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sbx-dev/sbx/image/meta"
 	"time"
 
 	"go.podman.io/image/v5/manifest"
@@ -24,29 +25,12 @@ type Config struct {
 	Extra        map[string]any  `json:"-"`
 }
 
-// ContainerConfig is the part of an image config that seeds a container.
-type ContainerConfig struct {
-	User         string              `json:"User,omitempty"`
-	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
-	Env          []string            `json:"Env,omitempty"`
-	Entrypoint   []string            `json:"Entrypoint,omitempty"`
-	Cmd          []string            `json:"Cmd,omitempty"`
-	Volumes      map[string]struct{} `json:"Volumes,omitempty"`
-	WorkingDir   string              `json:"WorkingDir,omitempty"`
-	Labels       map[string]string   `json:"Labels,omitempty"`
-	StopSignal   string              `json:"StopSignal,omitempty"`
-	Shell        []string            `json:"Shell,omitempty"`
-	Healthcheck  *Healthcheck        `json:"Healthcheck,omitempty"`
-}
+// ContainerConfig is the part of an image config that seeds a container (package meta, which
+// a start of a known image reads without the store).
+type ContainerConfig = meta.ContainerConfig
 
 // Healthcheck is docker's HEALTHCHECK record.
-type Healthcheck struct {
-	Test        []string      `json:"Test,omitempty"`
-	Interval    time.Duration `json:"Interval,omitempty"`
-	Timeout     time.Duration `json:"Timeout,omitempty"`
-	StartPeriod time.Duration `json:"StartPeriod,omitempty"`
-	Retries     int           `json:"Retries,omitempty"`
-}
+type Healthcheck = meta.Healthcheck
 
 // RootFS lists the layers' diff IDs.
 type RootFS struct {

@@ -7,13 +7,14 @@ package image
 import (
 	"errors"
 	"fmt"
+	"github.com/sbx-dev/sbx/image/meta"
 	"strings"
 
 	cstorage "go.podman.io/storage"
 )
 
 // ErrNotFound is returned when no image matches a name or ID.
-var ErrNotFound = errors.New("no such image")
+var ErrNotFound = meta.ErrNotFound
 
 // ErrAmbiguous is returned when an ID prefix matches several images.
 var ErrAmbiguous = errors.New("ambiguous image ID prefix")

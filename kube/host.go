@@ -266,14 +266,14 @@ func (h *Host) playOne(p *PodPlan, u *undo) ([]string, error) {
 			}
 		}
 	}
-	infra, err := rt.Create(run.GivenImages(h.Images), p.Infra)
+	infra, err := rt.Create(p.Infra)
 	if err != nil {
 		return nil, fmt.Errorf("the infra container: %w", err)
 	}
 	u.containers = append(u.containers, infra.ID)
 	var ctrs []*run.Container
 	for _, o := range p.Containers {
-		c, err := rt.Create(run.GivenImages(h.Images), o)
+		c, err := rt.Create(o)
 		if err != nil {
 			return nil, fmt.Errorf("container %s: %w", o.Labels[LabelContainer], err)
 		}

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	cstorage "go.podman.io/storage"
-
-	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/image/meta"
 	"github.com/sbx-dev/sbx/run/spec"
 	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/volumes"
@@ -68,17 +66,10 @@ type CreateOptions struct {
 	StartNow bool
 }
 
-// ImageSource gives the image service, opening the store: Create calls it only for an image
-// that KnownImages does not know.
-type ImageSource func() (*image.Images, error)
-
-// GivenImages is the ImageSource of a caller that has the image service open already.
-func GivenImages(m *image.Images) ImageSource { return func() (*image.Images, error) { return m, nil } }
-
 // knownImage finds what a new container needs of the image the user called name: in
 // KnownImages when the store has not changed since it was last asked, else in the store,
 // and then remembers it for the next start.
-func (r *Runtime) knownImage(imgs ImageSource, name string) (*image.Known, error) {
+func (r *Runtime) knownImage(name string) (*meta.Known, error) {
 	cache := r.KnownImages
 	if !r.ScratchLayers {
 		cache = nil // the cache covers native overlay stores only
@@ -95,25 +86,21 @@ func (r *Runtime) knownImage(imgs ImageSource, name string) (*image.Known, error
 	if cache != nil {
 		stamp = cache.Stamp() // before the store is read: see KnownImages.Put
 	}
-	m, err := imgs()
+	layers, err := r.Store()
 	if err != nil {
 		return nil, err
 	}
-	img, _, err := m.Resolve(name)
+	id, cfg, err := layers.Image(name)
 	if err != nil {
-		if errors.Is(err, image.ErrNotFound) {
+		if errors.Is(err, meta.ErrNotFound) {
 			return nil, fmt.Errorf("unable to find image '%s' locally: load, import or pull it first", name)
 		}
 		return nil, err
 	}
-	cfg, err := m.Config(img)
-	if err != nil {
-		return nil, err
-	}
-	kn := &image.Known{Name: name, ID: img.ID, Config: cfg.Config}
-	if lower, ok := r.scratchLowerFor(img.ID); ok {
+	kn := &meta.Known{Name: name, ID: id, Config: cfg}
+	if lower, ok := r.scratchLowerFor(id); ok {
 		kn.Lower = lower
-		r.lowers.Store(img.ID, lower)
+		r.lowers.Store(id, lower)
 	}
 	if cache != nil && stamp != "" && cache.Stamp() == stamp {
 		cache.Put(stamp, *kn)
@@ -123,7 +110,7 @@ func (r *Runtime) knownImage(imgs ImageSource, name string) (*image.Known, error
 
 // Create makes a container: its layer on top of the image (or nothing, with --rootfs), its
 // name reserved in the store, its record. Nothing runs yet.
-func (r *Runtime) Create(imgs ImageSource, o CreateOptions) (*Container, error) {
+func (r *Runtime) Create(o CreateOptions) (*Container, error) {
 	if o.Name != "" {
 		if err := spec.ValidName(o.Name); err != nil {
 			return nil, err
@@ -223,7 +210,7 @@ func (r *Runtime) Create(imgs ImageSource, o CreateOptions) (*Container, error) 
 		c.Host.StopTimeout = 10
 	}
 	var imageID string
-	var ic image.ContainerConfig
+	var ic meta.ContainerConfig
 	if o.Rootfs != "" {
 		st, err := os.Stat(o.Rootfs)
 		if err != nil || !st.IsDir() {
@@ -233,7 +220,7 @@ func (r *Runtime) Create(imgs ImageSource, o CreateOptions) (*Container, error) 
 		c.Host.Rootfs = abs
 		c.Image = abs
 	} else {
-		kn, err := r.knownImage(imgs, o.Image)
+		kn, err := r.knownImage(o.Image)
 		if err != nil {
 			return nil, err
 		}
@@ -408,12 +395,11 @@ func (r *Runtime) createLayer(c *Container, imageID string) error {
 	// "volatile", which spares the unmount a sync of the whole filesystem under the store
 	// (tens of milliseconds, hundreds when other writers keep the disk busy). After a power
 	// loss such a layer may be left over; it was to be removed anyway.
-	opts := &cstorage.ContainerOptions{Volatile: c.Host.AutoRemove}
 	s, err := r.Store()
 	if err != nil {
 		return err
 	}
-	if _, err := s.CreateContainer(c.ID, nil, imageID, "", "", opts); err != nil {
+	if err := s.CreateContainer(c.ID, imageID, c.Host.AutoRemove); err != nil {
 		return fmt.Errorf("creating the container: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sbx-dev/sbx/internal/progfile"
 	"github.com/sbx-dev/sbx/run/proto"
 	"github.com/sbx-dev/sbx/run/spec"
 )
@@ -85,7 +86,7 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 	}
 	syncConn := conn.(*net.UnixConn)
 	defer syncConn.Close()
-	exe, err := os.Executable()
+	exe, err := progfile.Executable()
 	if err != nil {
 		childF.Close()
 		return 125, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sbx-dev/sbx/internal/progfile"
 	"github.com/sbx-dev/sbx/run/initbin"
 )
 
@@ -30,7 +31,7 @@ func (r *Runtime) initExecutable(stays bool) (path string, f *os.File, err error
 	}
 	if stays || err != nil || f == nil {
 		// Not fatal: sbx runs the same init code, only slower to start.
-		path, err = os.Executable()
+		path, err = progfile.Executable()
 		return path, nil, err
 	}
 	// The child inherits the descriptor across fork; execve opens it by this name before

@@ -10,9 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	cstorage "go.podman.io/storage"
-
-	"github.com/sbx-dev/sbx/image"
+	"github.com/sbx-dev/sbx/image/meta"
 	"github.com/sbx-dev/sbx/volumes"
 )
 
@@ -21,7 +19,7 @@ type Runtime struct {
 	// OpenStore opens the layer store at its first use (see Store): a container on a
 	// scratch layer of an image in KnownImages never needs it, and opening it costs about
 	// a millisecond (its records read, its driver set up).
-	OpenStore  func() (cstorage.Store, error)
+	OpenStore  func() (Layers, error)
 	Containers *Containers
 	Volumes    *volumes.Store
 	Rootless   bool
@@ -39,22 +37,22 @@ type Runtime struct {
 	// scratch layer (see scratch.go) if the store opens with it.
 	ScratchLayers bool
 	// KnownImages, when set, remembers what a start needs of the images users named, so
-	// that `sbx run` of a known image does not open the store (see image.KnownImages).
-	KnownImages *image.KnownImages
+	// that `sbx run` of a known image does not open the store (see meta.KnownImages).
+	KnownImages *meta.KnownImages
 	// InitDir is where the container init program is kept for every start, in the user's
 	// runtime directory ("" for a memfd per start; see initExecutable), and the seccomp
 	// filters compiled by this build (see compileSeccomp).
 	InitDir string
 
 	storeOnce sync.Once
-	store     cstorage.Store
+	store     Layers
 	storeErr  error
 	// lowers are the scratch lowerdirs of the images this process resolved, by image ID.
 	lowers sync.Map
 }
 
 // Store opens the layer store, once per process.
-func (r *Runtime) Store() (cstorage.Store, error) {
+func (r *Runtime) Store() (Layers, error) {
 	r.storeOnce.Do(func() {
 		if r.OpenStore == nil {
 			r.storeErr = errors.New("no layer store")
@@ -171,9 +169,9 @@ func (r *Runtime) releaseRootfs(c *Container) {
 	}
 	s, err := r.Store()
 	if err == nil {
-		_, err = s.Unmount(c.ID, true)
+		err = s.Unmount(c.ID)
 	}
-	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrLayerUnknown) {
+	if err != nil {
 		r.Logger.Debug("unmounting container", "id", c.ID, "err", err)
 	}
 }
@@ -185,21 +183,14 @@ func (r *Runtime) Delete(c *Container) error {
 	if c.Host.AutoRemove {
 		defer r.removeAnonymousVolumes(c)
 	}
-	var err error
 	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
-		var s cstorage.Store
-		if s, err = r.Store(); err != nil {
-			return err
-		}
-		err = s.DeleteContainer(c.ID)
-		if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
-			// The layer may still count a mount from the dead init: drop it and try again.
-			s.Unmount(c.ID, true)
+		s, err := r.Store()
+		if err == nil {
 			err = s.DeleteContainer(c.ID)
 		}
-	}
-	if err != nil && !errors.Is(err, cstorage.ErrContainerUnknown) && !errors.Is(err, cstorage.ErrNotAContainer) {
-		return fmt.Errorf("removing the container's layer: %w", err)
+		if err != nil {
+			return fmt.Errorf("removing the container's layer: %w", err)
+		}
 	}
 	return r.Containers.RemoveNamed(c)
 }

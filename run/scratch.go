@@ -34,29 +34,7 @@ func (r *Runtime) scratchLower(imageID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	img, err := s.Image(imageID)
-	if err != nil {
-		return "", err
-	}
-	if img.TopLayer == "" {
-		return "", errors.New("the image has no layers")
-	}
-	drv, err := s.GraphDriver()
-	if err != nil {
-		return "", err
-	}
-	md, err := drv.Metadata(img.TopLayer)
-	if err != nil {
-		return "", err
-	}
-	lower := md["UpperDir"]
-	if l := md["LowerDir"]; l != "" {
-		lower += ":" + l
-	}
-	if lower == "" {
-		return "", errors.New("the image's layers have no directories")
-	}
-	return lower, nil
+	return s.LowerDirs(imageID)
 }
 
 // scratchLowerFor returns the lowerdir of a new container from imageID, and ok when it can
@@ -67,7 +45,7 @@ func (r *Runtime) scratchLowerFor(imageID string) (lower string, ok bool) {
 	if !r.ScratchLayers {
 		return "", false
 	}
-	if s, err := r.Store(); err != nil || s.GraphDriverName() != "overlay" {
+	if s, err := r.Store(); err != nil || s.Driver() != "overlay" {
 		return "", false
 	}
 	lower, err := r.scratchLower(imageID)

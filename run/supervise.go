@@ -205,7 +205,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		s, err := r.Store()
 		mp := ""
 		if err == nil {
-			mp, err = s.Mount(c.ID, "")
+			mp, err = s.Mount(c.ID)
 		}
 		if err != nil {
 			return failStarted(125, fmt.Errorf("mounting the container's root filesystem: %w", err))

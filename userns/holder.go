@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/sbx-dev/sbx/internal/progfile"
 	"github.com/sbx-dev/sbx/state"
 	"github.com/sbx-dev/sbx/userns/nsenter"
 	"golang.org/x/sys/unix"
@@ -57,8 +59,53 @@ const envInside = "_SBX_INSIDE"
 func Inside() bool { return nsenter.Joined() || os.Getenv(envInside) == "1" }
 
 // DetachPipe is, in `sbx run -d`, the pipe to the waiting parent when the constructor forked
-// the command to be its own detached supervisor (see nsenter.DetachPipe); nil otherwise.
-func DetachPipe() *os.File { return nsenter.DetachPipe() }
+// the command to be its own detached supervisor (see nsenter.DetachPipe), or when the
+// process that did handed the command over to this one (HandoverEnv); nil otherwise.
+func DetachPipe() *os.File {
+	if p := nsenter.DetachPipe(); p != nil {
+		return p
+	}
+	return handedDetachPipe()
+}
+
+// envDetachFD passes the detach pipe on to the program a process hands its command over to.
+const envDetachFD = "_SBX_DETACHFD"
+
+var handedDetachPipe = sync.OnceValue(func() *os.File {
+	v := os.Getenv(envDetachFD)
+	if v == "" {
+		return nil
+	}
+	os.Unsetenv(envDetachFD)
+	fd, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "detach")
+})
+
+// HandoverEnv readies this process to execute another sbx program in its place that
+// carries on with the same command (the lite program handing over to the full one): the
+// holder reference ref (see HeldRef) and the detach pipe stay open across the exec, and
+// the returned environment entries tell the next program about them, as Enter tells a
+// re-executed sbx.
+func HandoverEnv(ref *os.File) ([]string, error) {
+	var env []string
+	if ref != nil {
+		if _, err := unix.FcntlInt(ref.Fd(), unix.F_SETFD, 0); err != nil {
+			return nil, fmt.Errorf("passing the holder reference on: %w", err)
+		}
+		env = append(env, fmt.Sprintf("%s=%d", envRefFD, ref.Fd()), envInside+"=1")
+	}
+	if p := DetachPipe(); p != nil {
+		if _, err := unix.FcntlInt(p.Fd(), unix.F_SETFD, 0); err != nil {
+			return nil, fmt.Errorf("passing the detach pipe on: %w", err)
+		}
+		env = append(env, fmt.Sprintf("%s=%d", envDetachFD, p.Fd()))
+	}
+	return env, nil
+}
 
 // HeldRef returns the shared lock this process inherited on holder.refs (nil outside), so
 // a process that outlives its parent (a detached supervisor) can keep the namespaces alive.
@@ -140,7 +187,7 @@ func Enter(opts Options) error {
 		env = append(env, envContainersUserns+"=done", envContainersUID+"="+strconv.Itoa(os.Getuid()),
 			"_SBX_ROOTLESS_GID="+strconv.Itoa(os.Getgid()))
 	}
-	exe, err := os.Executable()
+	exe, err := progfile.Executable()
 	if err != nil {
 		return err
 	}
@@ -193,7 +240,7 @@ func joinFDs(opts Options) (userFD, mntFD int, err error) {
 
 // startHolder starts the holder process and waits until its namespaces are ready.
 func startHolder(opts Options) (holderRecord, error) {
-	exe, err := os.Executable()
+	exe, err := progfile.Executable()
 	if err != nil {
 		return holderRecord{}, err
 	}

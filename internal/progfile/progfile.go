@@ -92,3 +92,19 @@ func memfdExecAllowed() bool {
 	v, err := os.ReadFile("/proc/sys/vm/memfd_noexec")
 	return err != nil || len(v) == 0 || v[0] != '2'
 }
+
+// Executable is the path that executes this program again: os.Executable's, or
+// /proc/self/exe when that names no file, as for a program executed from a memfd (the full
+// sbx program when no directory could hold it; see package fullbin).
+func Executable() (string, error) {
+	path, err := os.Executable()
+	if err == nil {
+		if _, serr := os.Stat(path); serr == nil {
+			return path, nil
+		}
+	}
+	if _, serr := os.Stat("/proc/self/exe"); serr == nil {
+		return "/proc/self/exe", nil
+	}
+	return path, err
+}

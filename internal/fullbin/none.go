@@ -1,0 +1,6 @@
+//go:build !sbx_lite
+
+package fullbin
+
+// program is empty in the full program itself.
+var program string
