@@ -50,7 +50,7 @@ func (e *env) runtime() (*run.Runtime, error) {
 		ScratchLayers: overlay,
 		KnownImages:   known,
 		InitDir:       e.programDir(),
-		Containers:    &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")},
+		Containers:    e.containers(),
 		Volumes:       e.volumeStore(),
 		Rootless:      e.paths.Rootless,
 		Logger:        e.logger,
@@ -64,6 +64,11 @@ func (e *env) runtime() (*run.Runtime, error) {
 			return l.Unlock, nil
 		},
 	}, nil
+}
+
+// containers is the user's container records.
+func (e *env) containers() *run.Containers {
+	return &run.Containers{Dir: filepath.Join(e.paths.DataDir, "containers")}
 }
 
 func createFlags() []ucli.Flag {

@@ -45,8 +45,10 @@ func infoCommand(*env) *ucli.Command     { return nil }
 func systemCommand(*env) *ucli.Command   { return nil }
 
 // serves says whether this program runs the command args itself: a container's supervisor
-// (this program started the container, so it needs no store), and `sbx run` of what
-// needs no store: a --rootfs directory, or an image KnownImages knows on a scratch layer.
+// (this program started the container, so it needs no store); the commands on existing
+// containers, while none has its layer in the store (Containers.HasStoreLayers); and `sbx
+// run` of what needs no store: a --rootfs directory, or an image KnownImages knows on a
+// scratch layer.
 func (e *env) serves(args []string) bool {
 	i := 1
 	if i < len(args) && args[i] == "--debug" {
@@ -56,8 +58,14 @@ func (e *env) serves(args []string) bool {
 		return false
 	}
 	switch args[i] {
-	case "__supervise", "__finish":
+	case "__supervise", "__finish", "version":
 		return true
+	case "ps", "rm", "stop", "kill", "wait", "logs", "exec", "port", "network", "volume":
+		// They need the store only to unmount or delete a container's layer in it.
+		if e.resolve() != nil {
+			return false
+		}
+		return e.cfg.Storage.Driver == config.DriverOverlay && !e.containers().HasStoreLayers()
 	case "run":
 	default:
 		return false

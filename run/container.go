@@ -182,6 +182,30 @@ type Containers struct {
 	Dir string
 }
 
+// storeLayersMarker, in the records' directory, says that some container has (or had) its
+// writable layer in the layer store rather than a scratch layer: its removal, or the
+// clean-up after its crash, needs the store. The lite program (see cli/lite.go) then hands
+// the container commands over to the full one. Only `system reset` removes it.
+const storeLayersMarker = "store-layers"
+
+// MarkStoreLayers records that a container is getting a layer in the store.
+func (cs *Containers) MarkStoreLayers() error {
+	if err := os.MkdirAll(cs.Dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(cs.Dir, storeLayersMarker), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// HasStoreLayers says whether a container may have its layer in the store.
+func (cs *Containers) HasStoreLayers() bool {
+	_, err := os.Stat(filepath.Join(cs.Dir, storeLayersMarker))
+	return !errors.Is(err, os.ErrNotExist)
+}
+
 func (cs *Containers) dir(id string) string  { return filepath.Join(cs.Dir, id) }
 func (cs *Containers) file(id string) string { return filepath.Join(cs.Dir, id, "container.toml") }
 

@@ -399,6 +399,9 @@ func (r *Runtime) createLayer(c *Container, imageID string) error {
 	if err != nil {
 		return err
 	}
+	if err := r.Containers.MarkStoreLayers(); err != nil {
+		return err
+	}
 	if err := s.CreateContainer(c.ID, imageID, c.Host.AutoRemove); err != nil {
 		return fmt.Errorf("creating the container: %w", err)
 	}
