@@ -93,26 +93,24 @@ func (e *env) handover(args []string) error {
 	if err != nil {
 		return err
 	}
-	// The full program is kept on disk, in the data directory, once per build; a full disk
-	// or a read-only one leaves the runtime directory (a tmpfs, as for the init), and then
-	// a memfd filled for this command.
-	path := ""
+	env := append(os.Environ(), extra...)
+	// The full program is kept on disk, in the data directory, once per build. A full or
+	// read-only disk, or one mounted noexec, leaves the runtime directory (a tmpfs, as for
+	// the init), and then a memfd filled for this command.
+	var dirs []string
 	if e.resolve() == nil {
-		for _, dir := range []string{filepath.Join(e.paths.DataDir, "programs"), e.programDir()} {
-			if p, err := fullbin.InDir(dir); err == nil {
-				path = p
-				break
-			}
+		dirs = []string{filepath.Join(e.paths.DataDir, "programs"), e.programDir()}
+	}
+	for _, dir := range dirs {
+		if path, err := fullbin.InDir(dir); err == nil {
+			syscall.Exec(path, args, env) // returns only when it failed
 		}
 	}
-	if path == "" {
-		f, err := fullbin.Memfd()
-		if err != nil || f == nil {
-			return fmt.Errorf("starting the full sbx program: %v", err)
-		}
-		// execve opens it by this name before close-on-exec shuts it.
-		path = fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	f, err := fullbin.Memfd()
+	if err != nil || f == nil {
+		return fmt.Errorf("starting the full sbx program: no directory to keep it in, and no executable memfd: %v", err)
 	}
-	err = syscall.Exec(path, args, append(os.Environ(), extra...))
+	// execve opens it by this name before close-on-exec shuts it.
+	err = syscall.Exec(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), args, env)
 	return fmt.Errorf("starting the full sbx program: %w", err)
 }
