@@ -43,7 +43,7 @@ func (e *env) runtime() (*run.Runtime, error) {
 	overlay := e.cfg.Storage.Driver == config.DriverOverlay
 	var known *meta.KnownImages
 	if overlay {
-		known = &meta.KnownImages{Path: e.knownImagesPath(), GraphRoot: e.graphRoot()}
+		known = e.knownImages()
 	}
 	return &run.Runtime{
 		OpenStore:     e.openLayers,
@@ -64,6 +64,11 @@ func (e *env) runtime() (*run.Runtime, error) {
 			return l.Unlock, nil
 		},
 	}, nil
+}
+
+// knownImages is what starts of the images users named need (see meta.KnownImages).
+func (e *env) knownImages() *meta.KnownImages {
+	return &meta.KnownImages{Path: e.knownImagesPath(), GraphRoot: e.graphRoot()}
 }
 
 // containers is the user's container records.

@@ -14,12 +14,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/sbx-dev/sbx/config"
-	"github.com/sbx-dev/sbx/image/meta"
 	"github.com/sbx-dev/sbx/internal/fullbin"
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/userns"
@@ -44,11 +45,11 @@ func kubeCommand(*env) *ucli.Command     { return nil }
 func infoCommand(*env) *ucli.Command     { return nil }
 func systemCommand(*env) *ucli.Command   { return nil }
 
-// serves says whether this program runs the command args itself: a container's supervisor
-// (this program started the container, so it needs no store); the commands on existing
-// containers, while none has its layer in the store (Containers.HasStoreLayers); and `sbx
-// run` of what needs no store: a --rootfs directory, or an image KnownImages knows on a
-// scratch layer.
+// serves says whether this program runs the command args itself: a container's end
+// (__finish: this program supervised it, so it needs no store); the commands on existing
+// containers, while none has its layer in the store (Containers.HasStoreLayers); the start
+// of containers whose image KnownImages still knows; and `sbx run` and `sbx create` of what
+// needs no store: a --rootfs directory, or an image KnownImages knows on a scratch layer.
 func (e *env) serves(args []string) bool {
 	i := 1
 	if i < len(args) && args[i] == "--debug" {
@@ -57,32 +58,65 @@ func (e *env) serves(args []string) bool {
 	if i >= len(args) {
 		return false
 	}
-	switch args[i] {
-	case "__supervise", "__finish", "version":
+	cmd := args[i]
+	switch cmd {
+	case "__finish", "version":
 		return true
+	}
+	if e.resolve() != nil || e.cfg.Storage.Driver != config.DriverOverlay {
+		return false // the full program reports what is wrong
+	}
+	switch cmd {
 	case "ps", "rm", "stop", "kill", "wait", "logs", "exec", "port", "network", "volume":
 		// They need the store only to unmount or delete a container's layer in it.
-		if e.resolve() != nil {
-			return false
+		return !e.containers().HasStoreLayers()
+	case "start":
+		refs := args[i+1:]
+		for len(refs) > 0 && strings.HasPrefix(refs[0], "-") && refs[0] != "--help" {
+			refs = refs[1:] // -a, -i: no flag of start takes a value
 		}
-		return e.cfg.Storage.Driver == config.DriverOverlay && !e.containers().HasStoreLayers()
-	case "run":
+		return len(refs) > 0 && e.startableWithoutStore(refs)
+	case "__supervise":
+		if i+1 < len(args) && e.startableWithoutStore(args[i+1:i+2]) {
+			return true
+		}
+		// The supervisor's ready pipe and holder reference go to the full program.
+		for _, fd := range []int{3, 4} {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
+		}
+		return false
+	case "run", "create":
 	default:
 		return false
 	}
 	r, ok := scanRun(args, runValueFlags())
-	if !ok || e.resolve() != nil {
-		return false // the full program reports what is wrong
+	if !ok {
+		return false
 	}
 	if r.o.Rootfs != "" {
 		return true
 	}
-	if e.cfg.Storage.Driver != config.DriverOverlay {
-		return false
-	}
-	known := &meta.KnownImages{Path: e.knownImagesPath(), GraphRoot: e.graphRoot()}
-	kn, ok := known.Get(r.o.Image)
+	kn, ok := e.knownImages().Get(r.o.Image)
 	return ok && kn.Lower != ""
+}
+
+// startableWithoutStore says whether every container refs names can start without the
+// store: a --rootfs one, or one on a scratch layer over an image KnownImages still knows.
+func (e *env) startableWithoutStore(refs []string) bool {
+	cs, known := e.containers(), e.knownImages()
+	for _, ref := range refs {
+		c, err := cs.Find(ref)
+		if err != nil {
+			return false // the full program says so
+		}
+		if c.Host.Rootfs != "" {
+			continue
+		}
+		if _, ok := known.LowerOf(c.ImageID); !c.Host.ScratchLayer || !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // handover executes the full program in place of this one, with the same command line. A

@@ -43,6 +43,7 @@ func runValueFlags() map[string]bool {
 
 // runArgs is what scanRun reads off a `sbx run` command line.
 type runArgs struct {
+	cmd    string            // run or create
 	o      run.CreateOptions // Tty, OpenStdin, Init, Network, Userns, Rootfs and Image
 	detach bool
 }
@@ -52,13 +53,13 @@ type runArgs struct {
 // later.
 func guessRun(args []string, valueFlags map[string]bool) (run.CreateOptions, bool) {
 	r, ok := scanRun(args, valueFlags)
-	if !ok || r.detach {
+	if !ok || r.cmd != "run" || r.detach {
 		return run.CreateOptions{}, false
 	}
 	return r.o, true
 }
 
-// scanRun reads `sbx [--debug] run FLAGS... IMAGE ...` as urfave reads flags: they end at
+// scanRun reads `sbx [--debug] run|create FLAGS... IMAGE ...` as urfave reads flags: they end at
 // the first argument that is not one, a flag in valueFlags takes the next argument unless
 // it has "=VALUE", and a single dash may group one-letter flags (-it). It says no for
 // --help and for anything it is unsure about.
@@ -68,9 +69,10 @@ func scanRun(args []string, valueFlags map[string]bool) (runArgs, bool) {
 	if i < len(args) && args[i] == "--debug" {
 		i++
 	}
-	if i >= len(args) || args[i] != "run" {
+	if i >= len(args) || (args[i] != "run" && args[i] != "create") {
 		return r, false
 	}
+	r.cmd = args[i]
 	for i++; i < len(args); i++ {
 		a := args[i]
 		if len(a) < 2 || a[0] != '-' {

@@ -25,10 +25,16 @@ import (
 const maxOverlayData = 4000
 
 // scratchLower returns the image layers of imageID as overlay lowerdir, top first: as
-// this process found them when it resolved the image (knownImage), or from the store.
+// this process found them when it resolved the image (knownImage), as KnownImages has
+// them, or from the store.
 func (r *Runtime) scratchLower(imageID string) (string, error) {
 	if l, ok := r.lowers.Load(imageID); ok {
 		return l.(string), nil
+	}
+	if r.KnownImages != nil {
+		if l, ok := r.KnownImages.LowerOf(imageID); ok {
+			return l, nil
+		}
 	}
 	s, err := r.Store()
 	if err != nil {

@@ -84,6 +84,25 @@ func (k *KnownImages) Get(name string) (*Known, bool) {
 	return nil, false
 }
 
+// LowerOf returns the scratch lowerdir of the image with ID id, if an image known by any
+// name has that ID and the store has not changed since: what starting a created or
+// stopped container again needs of its image.
+func (k *KnownImages) LowerOf(id string) (string, bool) {
+	f, ok := k.read()
+	if !ok {
+		return "", false
+	}
+	for _, kn := range f.Images {
+		if kn.ID == id && kn.Lower != "" {
+			if f.Stamp == "" || f.Stamp != k.Stamp() {
+				return "", false
+			}
+			return kn.Lower, true
+		}
+	}
+	return "", false
+}
+
 // Put remembers kn, found in the store as stamp says it was. The caller takes stamp before
 // it reads the store and checks it again after: an entry must never claim a store newer
 // than what it was read from. Best effort: a failed write costs the next start a store

@@ -86,3 +86,19 @@ func TestKnownImagesStayBounded(t *testing.T) {
 		t.Fatal("not known after a put over a damaged file")
 	}
 }
+
+func TestKnownImagesLowerOf(t *testing.T) {
+	k, write := knownStore(t)
+	k.Put(k.Stamp(), Known{Name: "app", ID: "a", Lower: "/l1/diff"})
+	if l, ok := k.LowerOf("a"); !ok || l != "/l1/diff" {
+		t.Fatalf("LowerOf(a) = %q, %v", l, ok)
+	}
+	if _, ok := k.LowerOf("b"); ok {
+		t.Fatal("LowerOf knows an image it was never told of")
+	}
+	// Any change of the store makes it unknown.
+	write("overlay-images/images.json", `[{"id":"a","names":["localhost/app:latest","localhost/app:v2"]}]`)
+	if _, ok := k.LowerOf("a"); ok {
+		t.Fatal("LowerOf answers for a store that changed")
+	}
+}
