@@ -120,8 +120,12 @@ func timeString(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// storeDriver names the layer store's driver, as docker's inspect shows it.
-func storeDriver(rt *run.Runtime) string {
+// storeDriver names the layer store's driver, as docker's inspect shows it: overlay for a
+// scratch layer, which is one, and for a --rootfs container on an overlay store.
+func storeDriver(rt *run.Runtime, c *run.Container) string {
+	if c.Host.ScratchLayer || (c.Host.Rootfs != "" && rt.ScratchLayers) {
+		return "overlay"
+	}
 	s, err := rt.Store()
 	if err != nil {
 		return ""
@@ -133,7 +137,7 @@ func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 	args := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
 	j := containerJSON{
 		ID: c.ID, Created: timeString(c.Created), Image: "sha256:" + c.ImageID, Name: "/" + c.Name,
-		Driver: storeDriver(rt), LogPath: rt.LogPath(c.ID),
+		Driver: storeDriver(rt, c), LogPath: rt.LogPath(c.ID),
 		State: stateJSON{
 			Status: c.State.Status, Running: c.Running(), ExitCode: c.State.ExitCode, Error: c.State.Error,
 			StartedAt: timeString(c.State.StartedAt), FinishedAt: timeString(c.State.FinishedAt),
@@ -247,6 +251,49 @@ func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 		}
 	}
 	return j
+}
+
+func inspectCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:      "inspect",
+		Usage:     "Show low-level information on containers or images",
+		ArgsUsage: "NAME|ID [NAME|ID...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template"},
+			&ucli.StringFlag{Name: "type", Usage: "container or image (default: both, containers first)"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() == 0 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			if err := format.Parse(c.String("format")); err != nil {
+				return err
+			}
+			typ := c.String("type")
+			if typ != "" && typ != "container" && typ != "image" {
+				return fmt.Errorf("invalid --type %q: use container or image", typ)
+			}
+			rt, err := e.runtime()
+			if err != nil {
+				return err
+			}
+			return e.printInspect(c.String("format"), c.Args().Slice(), func(ref string) (any, error) {
+				if typ != "image" {
+					if ctr, err := rt.Find(ref); err == nil {
+						return toContainerJSON(rt, ctr), nil
+					} else if !errors.Is(err, run.ErrNotFound) {
+						return nil, err
+					}
+				}
+				if typ != "container" {
+					if in, found, err := e.inspectImage(ref); found || err != nil {
+						return in, err
+					}
+				}
+				return nil, errors.New("no such object: " + ref)
+			})
+		},
+	}
 }
 
 func execCommand(e *env) *ucli.Command {

@@ -36,11 +36,13 @@ var errNoStore = errors.New("this command needs the layer store, which the lite 
 
 func (e *env) openLayers() (run.Layers, error) { return nil, errNoStore }
 
+// inspectImage: serves lets inspect through only for containers.
+func (e *env) inspectImage(string) (any, bool, error) { return nil, false, errNoStore }
+
 // The commands only the full program has.
 func imageCommands(*env) []*ucli.Command { return nil }
 func buildCommand(*env) *ucli.Command    { return nil }
 func builderCommand(*env) *ucli.Command  { return nil }
-func inspectCommand(*env) *ucli.Command  { return nil }
 func kubeCommand(*env) *ucli.Command     { return nil }
 func infoCommand(*env) *ucli.Command     { return nil }
 func systemCommand(*env) *ucli.Command   { return nil }
@@ -70,6 +72,19 @@ func (e *env) serves(args []string) bool {
 	case "ps", "rm", "stop", "kill", "wait", "logs", "exec", "port", "network", "volume":
 		// They need the store only to unmount or delete a container's layer in it.
 		return !e.containers().HasStoreLayers()
+	case "inspect":
+		// Containers only: docker's inspect looks for an image when no container has the
+		// name, and the lite program cannot.
+		refs, ok := inspectRefs(args[i+1:])
+		if !ok || e.containers().HasStoreLayers() {
+			return false
+		}
+		for _, ref := range refs {
+			if _, err := e.containers().Find(ref); err != nil {
+				return false
+			}
+		}
+		return true
 	case "start":
 		refs := args[i+1:]
 		for len(refs) > 0 && strings.HasPrefix(refs[0], "-") && refs[0] != "--help" {
@@ -98,6 +113,31 @@ func (e *env) serves(args []string) bool {
 	}
 	kn, ok := e.knownImages().Get(r.o.Image)
 	return ok && kn.Lower != ""
+}
+
+// inspectRefs reads `inspect [-f|--format F] [--type T] REF...`: the references, and
+// false for --type image, --help, or anything it does not know.
+func inspectRefs(args []string) ([]string, bool) {
+	var refs []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case len(refs) > 0: // flags end at the first reference, as urfave reads them
+			refs = append(refs, a)
+		case a == "-f" || a == "--format" || a == "--type":
+			if i+1 >= len(args) || (a == "--type" && args[i+1] != "container") {
+				return nil, false
+			}
+			i++
+		case strings.HasPrefix(a, "--format=") || strings.HasPrefix(a, "-f="):
+		case a == "--type=container":
+		case strings.HasPrefix(a, "-"):
+			return nil, false
+		default:
+			refs = append(refs, a)
+		}
+	}
+	return refs, len(refs) > 0
 }
 
 // startableWithoutStore says whether every container refs names can start without the
