@@ -12,6 +12,7 @@
 package proto
 
 import (
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,13 +122,21 @@ type Message struct {
 	ExitCode int    `json:",omitempty"` // for Error: 127 not found, 126 not executable, 125 setup
 }
 
-// Send writes one JSON message, with fds attached when given.
+// Send writes one message, with fds attached when given: a Config or Process in their
+// binary form (codec.go), anything else as a JSON line.
 func Send(c *net.UnixConn, v any, fds ...int) error {
-	data, err := json.Marshal(v)
+	var data []byte
+	var err error
+	if m, ok := v.(encoding.BinaryMarshaler); ok {
+		data, err = m.MarshalBinary()
+		data = append([]byte{binaryTag}, data...)
+	} else {
+		data, err = json.Marshal(v)
+		data = append(data, '\n')
+	}
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
 	var oob []byte
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
@@ -136,7 +145,7 @@ func Send(c *net.UnixConn, v any, fds ...int) error {
 	return err
 }
 
-// Receive reads one message (JSON line) and the fds that came with it. It reads one
+// Receive reads one message (see Send) and the fds that came with it. It reads one
 // datagram-sized chunk: each Send is a single write, and messages are small.
 func Receive(c *net.UnixConn, v any) ([]*os.File, error) {
 	buf := make([]byte, 1<<20)
@@ -166,6 +175,9 @@ func Receive(c *net.UnixConn, v any) ([]*os.File, error) {
 				files = append(files, os.NewFile(uintptr(fd), "received"))
 			}
 		}
+	}
+	if u, ok := v.(encoding.BinaryUnmarshaler); ok && buf[0] == binaryTag {
+		return files, u.UnmarshalBinary(buf[1:n])
 	}
 	if err := json.Unmarshal(buf[:n], v); err != nil {
 		return files, fmt.Errorf("decoding message: %w", err)
