@@ -110,7 +110,7 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 	}
 	childF.Close()
 	st.started()
-	if err := proto.Send(syncConn, p); err != nil {
+	if err := proto.Send(hostConn{syncConn}, p); err != nil {
 		st.abort()
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -118,7 +118,7 @@ func (r *Runtime) Exec(c *Container, o ExecOptions, stdio Stdio) (int, error) {
 	}
 	for {
 		var m proto.Message
-		files, err := proto.Receive(syncConn, &m)
+		files, err := proto.Receive(hostConn{syncConn}, &m)
 		if proto.IsEOF(err) {
 			break
 		}

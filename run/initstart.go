@@ -227,3 +227,16 @@ func (e *EarlyInit) Discard() {
 	e.p.kill()
 	e.p.close()
 }
+
+// hostConn is the supervisor's end of the sync socket as package proto sees it.
+type hostConn struct{ *net.UnixConn }
+
+func (c hostConn) SendMsg(b, oob []byte) error {
+	_, _, err := c.WriteMsgUnix(b, oob, nil)
+	return err
+}
+
+func (c hostConn) RecvMsg(b, oob []byte) (int, int, error) {
+	n, oobn, _, _, err := c.ReadMsgUnix(b, oob)
+	return n, oobn, err
+}

@@ -277,7 +277,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	if rootTree != nil {
 		sendFDs = append(sendFDs, int(rootTree.Fd())) // last, as Config.RootfsTree says
 	}
-	if err := proto.Send(syncConn, cfg, sendFDs...); err != nil {
+	if err := proto.Send(hostConn{syncConn}, cfg, sendFDs...); err != nil {
 		killInit()
 		return fail(125, fmt.Errorf("configuring the container: %w", err))
 	}
@@ -287,7 +287,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 			return fail(125, err)
 		}
 		// Refused only when the init has gone already: what it said, read below, is why.
-		proto.Send(syncConn, proto.Message{Stage: proto.StageNetwork})
+		proto.Send(hostConn{syncConn}, proto.Message{Stage: proto.StageNetwork})
 	}
 	// One write for both: each rewrite of a record is a new file (see state.ReplaceTOML).
 	r.Containers.Update(c.ID, func(c *Container) error {
@@ -299,7 +299,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	})
 	for {
 		var m proto.Message
-		files, err := proto.Receive(syncConn, &m)
+		files, err := proto.Receive(hostConn{syncConn}, &m)
 		if proto.IsEOF(err) {
 			break // the socket closed on execve: the command runs
 		}

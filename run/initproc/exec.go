@@ -2,7 +2,6 @@ package initproc
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 
@@ -14,14 +13,11 @@ import (
 // proto.Process from the sync socket, becomes it, and executes the command.
 func ExecMain() int {
 	runtime.LockOSThread()
-	f := os.NewFile(proto.SyncFD, "sync")
-	c, err := net.FileConn(f)
-	f.Close()
+	sync, err := proto.SyncConn()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sbx exec: sync socket: %v\n", err)
 		return 125
 	}
-	sync := c.(*net.UnixConn)
 	var p proto.Process
 	if _, err := proto.Receive(sync, &p); err != nil {
 		fmt.Fprintf(os.Stderr, "sbx exec: reading the process: %v\n", err)

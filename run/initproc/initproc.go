@@ -9,7 +9,6 @@ package initproc
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 
@@ -35,14 +34,11 @@ func fail(code int, format string, args ...any) error {
 func Main() int {
 	// Credentials and capabilities are per thread: do everything, up to execve, on one.
 	runtime.LockOSThread()
-	f := os.NewFile(proto.SyncFD, "sync")
-	c, err := net.FileConn(f)
-	f.Close()
+	sync, err := proto.SyncConn()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sbx init: sync socket: %v\n", err)
 		return 125
 	}
-	sync := c.(*net.UnixConn)
 	var cfg proto.Config
 	files, err := proto.Receive(sync, &cfg)
 	if err != nil {
@@ -63,7 +59,7 @@ func Main() int {
 	return code
 }
 
-func run(sync *net.UnixConn, cfg *proto.Config) error {
+func run(sync proto.FD, cfg *proto.Config) error {
 	if cfg.JoinNet != 0 {
 		// A network namespace belongs to a thread: this one, which stays locked and is
 		// the one that mounts sysfs and executes the command.

@@ -2,7 +2,6 @@ package initproc
 
 import (
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,7 +20,7 @@ import (
 // startProcess turns the calling thread into the container's process: terminal, limits,
 // working directory, user, capabilities, seccomp; then executes the command (or, with
 // Init, runs it as a child of a reaping PID 1). It returns only on failure.
-func startProcess(sync *net.UnixConn, p *proto.Process, pid1 bool) error {
+func startProcess(sync proto.FD, p *proto.Process, pid1 bool) error {
 	if p.TTY {
 		if err := setupTTY(sync, p.UID); err != nil {
 			return err
@@ -241,7 +240,7 @@ func threadSetresuid(r, e, s int) error {
 
 // reap is --init: stay PID 1, run the command as a child, pass signals on, reap every
 // orphan, and exit with the command's status.
-func reap(sync *net.UnixConn, path string, p *proto.Process) error {
+func reap(sync proto.FD, path string, p *proto.Process) error {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
 	cmd := &exec.Cmd{Path: path, Args: p.Args, Env: p.Env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}

@@ -1,8 +1,6 @@
 package initproc
 
 import (
-	"net"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/sbx-dev/sbx/run/proto"
@@ -11,7 +9,7 @@ import (
 // setupTTY creates the terminal inside the container's own devpts, so that ttyname() and
 // everything built on it work there; the master goes to the supervisor over the sync
 // socket. The slave becomes the controlling terminal and stdio.
-func setupTTY(sync *net.UnixConn, uid uint32) error {
+func setupTTY(sync proto.FD, uid uint32) error {
 	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fail(125, "opening /dev/pts/ptmx: %v", err)

@@ -4,7 +4,7 @@
 //
 // The conversation happens on a unix socketpair handed to the child as fd 3:
 //
-//	parent -> child   Config            (one JSON document, then the parent shuts its write side)
+//	parent -> child   Config            (one message in its binary form, codec.go)
 //	child  -> parent  Message{Stage}    progress, and the pty master (SCM_RIGHTS) when Config.TTY
 //	child  -> parent  Message{Error}    setup failed; the child exits with Message.ExitCode
 //	EOF                                 the socket is close-on-exec: EOF without an error means
@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -122,9 +121,41 @@ type Message struct {
 	ExitCode int    `json:",omitempty"` // for Error: 127 not found, 126 not executable, 125 setup
 }
 
+// Conn is one end of the sync socket (SOCK_SEQPACKET: a message is one datagram). The
+// supervisor's end is a *net.UnixConn behind an adapter (package run); the init's is FD.
+type Conn interface {
+	SendMsg(b, oob []byte) error
+	RecvMsg(b, oob []byte) (n, oobn int, err error)
+}
+
+// FD is the init's end of the sync socket: its descriptor, used with plain blocking system
+// calls. The init has nothing else to do while it waits, and needs no poller (package net
+// would start one, and cost the init's start its initialisation).
+type FD int
+
+// SyncConn readies the child's end of the sync socket, fd SyncFD, as an FD: blocking, and
+// close-on-exec, so that the supervisor reads end-of-file once the command executes.
+func SyncConn() (FD, error) {
+	if err := unix.SetNonblock(SyncFD, false); err != nil {
+		return -1, err
+	}
+	unix.CloseOnExec(SyncFD)
+	return FD(SyncFD), nil
+}
+
+func (f FD) SendMsg(b, oob []byte) error { return unix.Sendmsg(int(f), b, oob, nil, 0) }
+
+func (f FD) RecvMsg(b, oob []byte) (int, int, error) {
+	n, oobn, _, _, err := unix.Recvmsg(int(f), b, oob, unix.MSG_CMSG_CLOEXEC)
+	return n, oobn, err
+}
+
+// Close closes the descriptor.
+func (f FD) Close() error { return unix.Close(int(f)) }
+
 // Send writes one message, with fds attached when given: a Config or Process in their
 // binary form (codec.go), anything else as a JSON line.
-func Send(c *net.UnixConn, v any, fds ...int) error {
+func Send(c Conn, v any, fds ...int) error {
 	var data []byte
 	var err error
 	if m, ok := v.(encoding.BinaryMarshaler); ok {
@@ -141,16 +172,15 @@ func Send(c *net.UnixConn, v any, fds ...int) error {
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
-	_, _, err = c.WriteMsgUnix(data, oob, nil)
-	return err
+	return c.SendMsg(data, oob)
 }
 
 // Receive reads one message (see Send) and the fds that came with it. It reads one
 // datagram-sized chunk: each Send is a single write, and messages are small.
-func Receive(c *net.UnixConn, v any) ([]*os.File, error) {
+func Receive(c Conn, v any) ([]*os.File, error) {
 	buf := make([]byte, 1<<20)
 	oob := make([]byte, unix.CmsgSpace(4*4))
-	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	n, oobn, err := c.RecvMsg(buf, oob)
 	if errors.Is(err, io.EOF) {
 		return nil, errEOF
 	}
