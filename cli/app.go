@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/sbx-dev/sbx/userns"
 )
 
 // UsageError is a mistake in how a command was called; main exits with status 125 for it
@@ -31,7 +33,11 @@ func usageError(c *ucli.Context, msg string) error {
 // full program here: NewApp does not return then, unless that fails (err).
 func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if !e.serves(args) {
+	// serves only reads files: a holder the constructor started is finished after it,
+	// before anything starts a process (see userns.CompleteHolder).
+	serves := e.serves(args)
+	userns.CompleteHolder()
+	if !serves {
 		return nil, nil, e.handover(args)
 	}
 	e.early = e.prestart(args)

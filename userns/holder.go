@@ -107,6 +107,19 @@ func HandoverEnv(ref *os.File) ([]string, error) {
 	return env, nil
 }
 
+// CompleteHolder finishes the start of a holder that the constructor began and joined
+// before its id maps were written (see nsenter.CompleteHolder), so that the maps are
+// written while the Go runtime starts and the command line is read. It must run before
+// this process starts any other (an exec or a child would get no capabilities in the
+// unmapped namespace) and before anything looks at ids or at the holder's mounts; until
+// then os.Getuid says 65534. If the start failed, sbx exits with the error.
+func CompleteHolder() {
+	if err := nsenter.CompleteHolder(); err != nil {
+		fmt.Fprintf(os.Stderr, "sbx: %v\n", err)
+		os.Exit(125)
+	}
+}
+
 // HeldRef returns the shared lock this process inherited on holder.refs (nil outside), so
 // a process that outlives its parent (a detached supervisor) can keep the namespaces alive.
 // It is made close-on-exec here so that it never leaks into containers.
@@ -323,8 +336,15 @@ func startHolder(opts Options) (holderRecord, error) {
 	if gm, err := ReadMap(fmt.Sprintf("/proc/%d/gid_map", pid)); err == nil {
 		rec.GIDMap = FormatMap(gm)
 	}
+	// A holder started: the constructor may start the next ones itself again (see
+	// nsenter's sbx_spawn_holder).
+	os.Remove(filepath.Join(opts.RuntimeDir, fastFailedMarker))
 	return rec, nil
 }
+
+// fastFailedMarker is nsenter's SBX_FAST_FAILED: a holder start of the constructor's own
+// failed, and the Go path starts them until one succeeds.
+const fastFailedMarker = "holder-fast-failed"
 
 func nsList(userFD, mntFD int) string {
 	s := fmt.Sprintf("mnt:%d", mntFD)

@@ -19,7 +19,9 @@
 // constructor of the command itself takes the same locks userns.Enter takes, checks the
 // holder record the same way and joins (see sbx_fast_join; FastJoin tells Go). That saves
 // a whole start of sbx, about 10 ms. When no holder runs, the constructor starts one itself
-// (sbx_start_holder) in the plain cases; first use, a missing subordinate range or
+// (sbx_spawn_holder) in the plain cases, and joins it before its id maps are written: the
+// setuid helpers that write them run while Go starts, and Go finishes the start
+// (CompleteHolder) before it starts any process; first use, a missing subordinate range or
 // newuidmap (which need warnings and a fallback), and every case it is not sure about
 // stay with the Go path.
 //
@@ -421,20 +423,45 @@ static void sbx_read_map(pid_t pid, const char *which, char *out, size_t size) {
 	}
 }
 
-// sbx_start_holder starts the user's holder from this constructor, the way userns.Enter's
+// sbx_spawn_holder starts the user's holder from this constructor, the way userns.Enter's
 // startHolder does, but without the Go runtime: no second start of sbx for the command and,
 // rootless, no second exec of the holder (clone gives the child its capabilities in the new
 // user namespace; an execve while still unmapped would clear them). Called with holder.lock
 // held. It covers the plain cases only: the runtime directories exist and, rootless,
 // newuidmap, newgidmap and the user's subordinate ranges are there. Anything else (first
-// use, warnings to print, the single-id fallback) returns -1 and stays with Go.
-static int sbx_start_holder(const char *dir, uid_t uid, long *pidp, unsigned long long *startp) {
-	char tmpfs[PATH_MAX], newuidmap[PATH_MAX], newgidmap[PATH_MAX], name[256];
+// use, warnings to print, the single-id fallback, a fast start that failed before: see
+// sbx_complete_holder) returns -1 and stays with Go.
+//
+// It does not wait for the id maps: the setuid helpers that write them take about a
+// millisecond, which the caller spends joining the new namespaces (allowed before they are
+// mapped), starting the Go runtime and reading its command line; sbx_complete_holder,
+// called from Go before the process starts another or looks at ids (userns.CompleteHolder),
+// waits for them and finishes the start. The rest of the start is kept in sbx_pending until
+// then.
+static struct {
+	int active;       // joined, sbx_complete_holder still to run
+	pid_t pid;        // the holder
+	pid_t umap, gmap; // the newuidmap and newgidmap helpers (0 for root)
+	int go, ready;    // the holder's pipes: "go" once mapped, "ok" once set up
+	int lk;           // holder.lock, held until the record is written
+	char dir[PATH_MAX - 32];
+} sbx_pending = {.lk = -1};
+
+// SBX_FAST_FAILED is the marker that keeps the constructor from starting holders once a
+// start of its own failed after joining (see sbx_complete_holder): the Go path then starts
+// them, with its warnings and fallbacks.
+#define SBX_FAST_FAILED "holder-fast-failed"
+
+static pid_t sbx_spawn_holder(const char *dir, uid_t uid) {
+	char tmpfs[PATH_MAX], newuidmap[PATH_MAX], newgidmap[PATH_MAX], name[256], failed[PATH_MAX];
 	unsigned long subuid[SBX_MAX_RANGES][2], subgid[SBX_MAX_RANGES][2];
 	int nu = 0, ng = 0;
 	struct stat st;
 	snprintf(tmpfs, sizeof tmpfs, "%s/holder-run", dir);
 	if (stat(tmpfs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	snprintf(failed, sizeof failed, "%s/" SBX_FAST_FAILED, dir);
+	if (stat(failed, &st) == 0)
 		return -1;
 	if (uid != 0) {
 		if (!sbx_user_name(uid, name, sizeof name))
@@ -479,20 +506,62 @@ static int sbx_start_holder(const char *dir, uid_t uid, long *pidp, unsigned lon
 	}
 	close(gop[0]);
 	close(ready[1]);
-	int ok = pid > 0;
-	if (ok && uid != 0) {
+	if (pid < 0) {
+		close(gop[1]);
+		close(ready[0]);
+		return -1;
+	}
+	sbx_pending.pid = pid;
+	sbx_pending.umap = sbx_pending.gmap = 0;
+	sbx_pending.go = gop[1];
+	sbx_pending.ready = ready[0];
+	snprintf(sbx_pending.dir, sizeof sbx_pending.dir, "%s", dir);
+	if (uid != 0) {
 		// The two setuid helpers write independent maps: run them side by side.
-		pid_t u = sbx_map(newuidmap, pid, uid, subuid, nu), g = sbx_map(newgidmap, pid, getgid(), subgid, ng);
-		int uok = sbx_mapped(u), gok = sbx_mapped(g);
+		sbx_pending.umap = sbx_map(newuidmap, pid, uid, subuid, nu);
+		sbx_pending.gmap = sbx_map(newgidmap, pid, getgid(), subgid, ng);
+	}
+	return pid;
+}
+
+// sbx_abort_holder ends a holder start that has not worked out, and its helpers.
+static void sbx_abort_holder(void) {
+	if (sbx_pending.pid > 0) {
+		kill(sbx_pending.pid, SIGKILL);
+		waitpid(sbx_pending.pid, NULL, 0);
+	}
+	if (sbx_pending.umap != 0)
+		sbx_mapped(sbx_pending.umap);
+	if (sbx_pending.gmap != 0)
+		sbx_mapped(sbx_pending.gmap);
+	close(sbx_pending.go);
+	close(sbx_pending.ready);
+	sbx_pending.pid = 0;
+}
+
+// sbx_complete_holder finishes what sbx_spawn_holder started: it waits for the maps, lets
+// the holder set itself up, and writes the holder's record, as userns writes it
+// (holderRecord), replaced atomically; then lets go of holder.lock. It returns 0, or -1
+// when the start failed: the holder is gone then, and this process is in its user
+// namespace with no way back, so the caller can only report it; the marker makes the
+// next command take the Go path.
+int sbx_complete_holder(void) {
+	if (!sbx_pending.active)
+		return 0;
+	sbx_pending.active = 0;
+	pid_t pid = sbx_pending.pid;
+	int ok = 1;
+	if (sbx_pending.umap != 0) {
+		int uok = sbx_mapped(sbx_pending.umap), gok = sbx_mapped(sbx_pending.gmap);
+		sbx_pending.umap = sbx_pending.gmap = 0;
 		ok = uok && gok;
 	}
 	if (ok)
-		ok = write(gop[1], "go\n", 3) == 3;
-	close(gop[1]);
+		ok = write(sbx_pending.go, "go\n", 3) == 3;
 	char line[256];
 	size_t got = 0;
 	while (ok && got < sizeof line - 1) {
-		ssize_t n = read(ready[0], line + got, sizeof line - 1 - got);
+		ssize_t n = read(sbx_pending.ready, line + got, sizeof line - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -501,33 +570,31 @@ static int sbx_start_holder(const char *dir, uid_t uid, long *pidp, unsigned lon
 		if (memchr(line, '\n', got) != NULL)
 			break;
 	}
-	close(ready[0]);
 	ok = ok && got == 3 && memcmp(line, "ok\n", 3) == 0;
 	unsigned long long start = ok ? sbx_start_time(pid) : 0;
-	if (start == 0) {
-		if (pid > 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
-		return -1;
-	}
-	// The record, as userns writes it (holderRecord), replaced atomically.
 	char umap[512], gmap[512], rec[1400], tmp[PATH_MAX], path[PATH_MAX];
-	sbx_read_map(pid, "uid_map", umap, sizeof umap);
-	sbx_read_map(pid, "gid_map", gmap, sizeof gmap);
-	int len = snprintf(rec, sizeof rec, "uid_map = \"%s\"\ngid_map = \"%s\"\n\n[process]\n  pid = %d\n  start = %llu\n", umap, gmap, (int)pid, start);
-	snprintf(tmp, sizeof tmp, "%s/.holder.toml.tmp%d", dir, (int)getpid());
-	snprintf(path, sizeof path, "%s/holder.toml", dir);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = -1, len = 0;
+	if (start != 0) {
+		sbx_read_map(pid, "uid_map", umap, sizeof umap);
+		sbx_read_map(pid, "gid_map", gmap, sizeof gmap);
+		len = snprintf(rec, sizeof rec, "uid_map = \"%s\"\ngid_map = \"%s\"\n\n[process]\n  pid = %d\n  start = %llu\n", umap, gmap, (int)pid, start);
+		snprintf(tmp, sizeof tmp, "%s/.holder.toml.tmp%d", sbx_pending.dir, (int)getpid());
+		snprintf(path, sizeof path, "%s/holder.toml", sbx_pending.dir);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
 	if (fd < 0 || write(fd, rec, len) != len || close(fd) < 0 || rename(tmp, path) < 0) {
 		if (fd >= 0)
 			unlink(tmp);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		sbx_abort_holder();
+		snprintf(path, sizeof path, "%s/" SBX_FAST_FAILED, sbx_pending.dir);
+		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		close(sbx_pending.lk);
 		return -1;
 	}
-	*pidp = pid;
-	*startp = start;
+	close(sbx_pending.go);
+	close(sbx_pending.ready);
+	close(sbx_pending.lk);
+	sbx_pending.lk = -1;
 	return 0;
 }
 
@@ -551,7 +618,7 @@ static void sbx_fast_join(int argc, char **argv) {
 	int refs = open(path, O_RDWR | O_CLOEXEC);
 	if (refs < 0)
 		return;
-	int lk = -1, userfd = -1, mntfd = -1;
+	int lk = -1, userfd = -1, mntfd = -1, spawned = 0;
 	while (flock(refs, LOCK_SH) < 0)
 		if (errno != EINTR)
 			goto out;
@@ -578,9 +645,11 @@ static void sbx_fast_join(int argc, char **argv) {
 		}
 	}
 	if (pid <= 0 || start == 0 || sbx_start_time(pid) != start) {
-		// No holder: start one here, under holder.lock as Enter would.
-		if (sbx_start_holder(dir, uid, &pid, &start) < 0)
+		// No holder: start one here, under holder.lock as Enter would. Its namespaces
+		// exist from the clone on; it is finished later (sbx_complete_holder).
+		if ((pid = sbx_spawn_holder(dir, uid)) < 0)
 			goto out;
+		spawned = 1;
 	}
 	if (uid != 0) {
 		snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
@@ -590,11 +659,10 @@ static void sbx_fast_join(int argc, char **argv) {
 	snprintf(path, sizeof path, "/proc/%ld/ns/mnt", pid);
 	if ((mntfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		goto out;
-	// Opened by pid: the pid must still be the holder now that the files are open.
-	if (sbx_start_time(pid) != start)
+	// Opened by pid: the pid must still be the holder now that the files are open (our
+	// own child cannot have been replaced: it stays a zombie until we reap it).
+	if (!spawned && sbx_start_time(pid) != start)
 		goto out;
-	close(lk);
-	lk = -1;
 	char cwd[PATH_MAX];
 	int havecwd = getcwd(cwd, sizeof cwd) != NULL;
 	if (userfd >= 0 && setns(userfd, CLONE_NEWUSER) < 0)
@@ -602,6 +670,15 @@ static void sbx_fast_join(int argc, char **argv) {
 	// From here on there is no way back: joined the user namespace, the mount one must follow.
 	if (setns(mntfd, CLONE_NEWNS) < 0)
 		sbx_die("setns", "mnt");
+	if (spawned) {
+		// holder.lock stays held until the record is written.
+		sbx_pending.active = 1;
+		sbx_pending.lk = lk;
+		spawned = 0;
+	} else {
+		close(lk);
+	}
+	lk = -1;
 	if (userfd >= 0)
 		close(userfd);
 	close(mntfd);
@@ -613,6 +690,8 @@ static void sbx_fast_join(int argc, char **argv) {
 	sbx_nsenter_gid = (int)gid;
 	return;
 out:
+	if (spawned)
+		sbx_abort_holder();
 	if (userfd >= 0)
 		close(userfd);
 	if (mntfd >= 0)
@@ -758,8 +837,13 @@ __attribute__((constructor)) static void sbx_nsenter(int argc, char **argv, char
 		// not already inside): join a running holder here if it can be done simply.
 		if (getenv("_SBX_INSIDE") == NULL && getenv("_SBX_INIT") == NULL && getenv("_SBX_EXEC") == NULL && getenv("_SBX_REFFD") == NULL) {
 			sbx_fast_join(argc, argv);
-			if (sbx_nsenter_joined)
+			if (sbx_nsenter_joined && sbx_detached_run(argc, argv)) {
+				// The helpers that map the new holder are this process's children: wait
+				// for them here, before the fork.
+				if (sbx_complete_holder() < 0)
+					sbx_die("starting the namespace holder", "(newuidmap, newgidmap)");
 				sbx_detach_fork(argc, argv);
+			}
 		}
 		return;
 	}
@@ -821,6 +905,7 @@ __attribute__((constructor)) static void sbx_nsenter(int argc, char **argv, char
 import "C"
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"unsafe"
@@ -828,6 +913,17 @@ import (
 
 // Joined reports whether this process entered namespaces at start.
 func Joined() bool { return C.sbx_nsenter_joined != 0 }
+
+// CompleteHolder finishes the start of a holder that the constructor began and joined
+// before its id maps were written (see sbx_spawn_holder): it waits for the maps, lets the
+// holder set itself up and records it. An error leaves this process in a user namespace
+// that nothing maps: the caller can only report it and exit (see userns.CompleteHolder).
+func CompleteHolder() error {
+	if C.sbx_complete_holder() < 0 {
+		return errors.New("starting the namespace holder: newuidmap or newgidmap did not map the user's subordinate ids (see /etc/subuid and /etc/subgid); the next command starts it the slow way and says more")
+	}
+	return nil
+}
 
 // FastJoin describes a join of the user's holder made by the constructor itself (no
 // re-execution): the shared lock it holds on holder.refs, and the user's real ids as they
