@@ -323,6 +323,9 @@ func runCommand(e *env) *ucli.Command {
 				return &run.StatusError{Code: 125, Err: err}
 			}
 			o.StartNow = true
+			// This process supervises the container, unless a detached one is started for it.
+			o.SuperviseHere = !c.Bool("detach") || userns.DetachPipe() != nil
+			o.Detach = c.Bool("detach")
 			// The init starts while the container is created; in the foreground on a
 			// thread of its own, detached on this one (see run.Runtime.StartEarly).
 			detachPipe := userns.DetachPipe()
@@ -369,7 +372,7 @@ func (e *env) attach(rt *run.Runtime, ctr *run.Container, sigs chan os.Signal, e
 			stdio.Terminal = f
 		}
 	}
-	code, err := rt.Supervise(ctr.ID, stdio, nil)
+	code, err := rt.SuperviseContainer(ctr, stdio, nil)
 	if err != nil {
 		var se *run.StatusError
 		if errors.As(err, &se) {
@@ -441,7 +444,7 @@ func (e *env) superviseHere(rt *run.Runtime, ctr *run.Container, parent *os.File
 		fmt.Fprintln(parent, code)
 		parent.Close()
 	}
-	_, err = rt.Supervise(ctr.ID, run.Stdio{Hold: hold, Ready: parent, Early: early}, report)
+	_, err = rt.SuperviseContainer(ctr, run.Stdio{Hold: hold, Ready: parent, Early: early}, report)
 	if err != nil && !reported {
 		report(err)
 	}

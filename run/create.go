@@ -64,6 +64,10 @@ type CreateOptions struct {
 	// StartNow says the caller starts the container right away (`sbx run`): with
 	// AutoRemove, a caller killed before the start leaves nothing behind.
 	StartNow bool
+	// SuperviseHere says the caller is also the container's supervisor (`sbx run` in the
+	// foreground, or as its own detached supervisor: Detach): the record says so from the
+	// start, and SuperviseContainer need not rewrite it.
+	SuperviseHere, Detach bool
 }
 
 // knownImage finds what a new container needs of the image the user called name: in
@@ -309,6 +313,10 @@ func (r *Runtime) Create(o CreateOptions) (*Container, error) {
 	c.State.Status = StatusCreated
 	if o.StartNow && o.AutoRemove {
 		c.State.Starter, _ = state.Self()
+	}
+	if self, err := state.Self(); err == nil && o.SuperviseHere {
+		// As Supervise would record it: a crash from here on is a supervisor's crash.
+		c.State = State{Status: StatusRunning, Supervisor: self, StartedAt: time.Now(), Detached: o.Detach}
 	}
 	if r.LayerLockShared != nil {
 		unlock, err := r.LayerLockShared()

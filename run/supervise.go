@@ -78,6 +78,22 @@ func (r *Runtime) Supervise(id string, stdio Stdio, started Started) (int, error
 	return status, err
 }
 
+// SuperviseContainer is Supervise for a container the caller has in hand. One that Create
+// recorded as supervised by this very process (CreateOptions.SuperviseHere) starts without
+// another rewrite of its record.
+func (r *Runtime) SuperviseContainer(c *Container, stdio Stdio, started Started) (int, error) {
+	self, err := state.Self()
+	if err != nil || c.State.Status != StatusRunning || c.State.Supervisor != self {
+		return r.Supervise(c.ID, stdio, started)
+	}
+	if started == nil {
+		started = func(error) {}
+	}
+	status, err := r.supervise(c, stdio, started)
+	r.finish(c, status, err)
+	return status, err
+}
+
 // FinishDetached is the last stage of a detached supervisor that handed the waiting over to
 // the idle one (package idlesup): the container exited with status and its output is in
 // the log. It releases what supervise releases on its way out, in the same order (cgroups,
