@@ -76,13 +76,19 @@ func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 		// urfave would print and os.Exit on its own; main does both, once.
 		ExitErrHandler: func(c *ucli.Context, err error) {},
 	}
-	app.Commands = append(app.Commands, imageCommands(e)...)
-	app.Commands = append(app.Commands, buildCommand(e), builderCommand(e))
-	app.Commands = append(app.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
-		stopCommand(e), killCommand(e), rmCommand(e), waitCommand(e), logsCommand(e), inspectCommand(e),
-		execCommand(e), superviseCommand(e), finishCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),
-		kubeCommand(e), pauseCommand())
-	app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
+	if only := singleCommand(e, args); only != nil {
+		// Building every command, with all their flags, costs a start of a container
+		// about as much as reading its command line: build the one the line names.
+		app.Commands = []*ucli.Command{only}
+	} else {
+		app.Commands = append(app.Commands, imageCommands(e)...)
+		app.Commands = append(app.Commands, buildCommand(e), builderCommand(e))
+		app.Commands = append(app.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
+			stopCommand(e), killCommand(e), rmCommand(e), waitCommand(e), logsCommand(e), inspectCommand(e),
+			execCommand(e), superviseCommand(e), finishCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),
+			kubeCommand(e), pauseCommand())
+		app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
+	}
 	// A program without the layer store has no image commands (see lite.go).
 	app.Commands = slices.DeleteFunc(app.Commands, func(c *ucli.Command) bool { return c == nil })
 	for _, c := range app.Commands {
@@ -95,6 +101,29 @@ func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 		return ucli.ShowAppHelp(c)
 	}
 	return app, func() { e.early.Discard() }, nil
+}
+
+// singleCommand builds the container command that args name, or returns nil for any other
+// command line (another command, help, a flag of sbx's own but --debug): those get the
+// whole app, whose help lists every command.
+func singleCommand(e *env, args []string) *ucli.Command {
+	i := 1
+	if i < len(args) && args[i] == "--debug" {
+		i++
+	}
+	if i >= len(args) {
+		return nil
+	}
+	build, ok := map[string]func(*env) *ucli.Command{
+		"run": runCommand, "create": createCommand, "start": startCommand, "ps": psCommand,
+		"stop": stopCommand, "kill": killCommand, "rm": rmCommand, "wait": waitCommand,
+		"logs": logsCommand, "exec": execCommand, "port": portCommand,
+		"__supervise": superviseCommand, "__finish": finishCommand,
+	}[args[i]]
+	if !ok {
+		return nil
+	}
+	return build(e)
 }
 
 // setUsageErrors makes a bad flag a one-line error naming the command, instead of urfave's
