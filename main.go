@@ -73,14 +73,17 @@ func quietStart() {
 }
 
 func runCLI(ref *os.File) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// NewApp first: a foreground run starts its container's init there, and the signal
+	// handling costs a few hundred microseconds that the init's start then overlaps. A
+	// signal before it ends sbx as Go does, and the init with it (Pdeathsig).
 	app, done, err := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref}, os.Args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sbx: %s\n", cli.OneLine(err))
 		return 125
 	}
 	defer done()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	err = app.RunContext(ctx, os.Args)
 	if err == nil {
 		return 0
