@@ -71,19 +71,24 @@ func DetachPipe() *os.File {
 // envDetachFD passes the detach pipe on to the program a process hands its command over to.
 const envDetachFD = "_SBX_DETACHFD"
 
-var handedDetachPipe = sync.OnceValue(func() *os.File {
-	v := os.Getenv(envDetachFD)
+var handedDetachPipe = sync.OnceValue(func() *os.File { return inheritedFile(envDetachFD, "detach") })
+
+// inheritedFile takes the descriptor whose number the environment variable env holds, as
+// the process that executed this one passed it on: close-on-exec from now on, and the
+// variable gone, so that it reaches no child. nil when there is none.
+func inheritedFile(env, name string) *os.File {
+	v := os.Getenv(env)
 	if v == "" {
 		return nil
 	}
-	os.Unsetenv(envDetachFD)
+	os.Unsetenv(env)
 	fd, err := strconv.Atoi(v)
 	if err != nil {
 		return nil
 	}
 	unix.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "detach")
-})
+	return os.NewFile(uintptr(fd), name)
+}
 
 // HandoverEnv readies this process to execute another sbx program in its place that
 // carries on with the same command (the lite program handing over to the full one): the
@@ -136,17 +141,7 @@ func HeldRef() *os.File {
 		unix.CloseOnExec(fd)
 		return os.NewFile(uintptr(fd), "holder.refs")
 	}
-	v := os.Getenv(envRefFD)
-	if v == "" {
-		return nil
-	}
-	os.Unsetenv(envRefFD)
-	fd, err := strconv.Atoi(v)
-	if err != nil {
-		return nil
-	}
-	unix.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "holder.refs")
+	return inheritedFile(envRefFD, "holder.refs")
 }
 
 // Enter makes the calling process run inside the user's holder namespaces, starting the
