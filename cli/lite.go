@@ -2,12 +2,12 @@
 
 package cli
 
-// This is the lite program's side of the command line (see package fullbin). It runs `sbx
-// run` of an image that KnownImages knows, on a scratch layer, and that container's
-// supervisor, without linking the layer store or the image library: their packages cost
-// every process about 2.5 ms before main even runs. Every other command, and a run it
-// cannot do alone, it hands over to the full program it carries: the same command line,
-// executed in place of this process before anything was done (handover).
+// This is the lite program's side of the command line (see package fullbin). It runs the
+// container commands that need no layer store (see serves) without linking the store or
+// the image library: their packages cost every process about 2.5 ms before main even
+// runs. Every other command, and one it cannot do alone, it hands over to the full program
+// it carries: the same command line, executed in place of this process before anything
+// was done (handover).
 
 import (
 	"errors"
