@@ -18,9 +18,6 @@ import (
 // name is the program's file name before its build key (see progfile.InDir).
 const name = "sbx-full"
 
-// Embedded says whether this build carries the full program.
-func Embedded() bool { return len(program) > 0 }
-
 // InDir returns the full program as a file in dir, writing it there the first time, and
 // then removes the files of other builds written over a minute ago: unlike the init's
 // runtime directory, dir is on disk and outlives a reboot, and each build is tens of MB.
