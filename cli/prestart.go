@@ -2,6 +2,7 @@ package cli
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/userns"
@@ -32,14 +33,15 @@ func (e *env) prestart(args []string) *run.EarlyInit {
 	return rt.StartEarly(o, o.OpenStdin && e.opts.Stdin != nil, false)
 }
 
-// runValueFlags is the set of run's flags that take a value (see guessRun).
-func runValueFlags() map[string]bool {
+// runValueFlags is the set of run's flags that take a value (see scanRun), made once: a
+// run reads its command line with it twice (lite.go's serves, then prestart).
+var runValueFlags = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, f := range nsenter.RunValueFlags() {
 		m[f] = true
 	}
 	return m
-}
+})
 
 // runArgs is what scanRun reads off a `sbx run` command line.
 type runArgs struct {

@@ -66,35 +66,32 @@ type decoder struct {
 	err error
 }
 
-func (d *decoder) uint() uint64 {
-	v, n := binary.Uvarint(d.b)
+// fail marks the message malformed: every read after it gives zero values.
+func (d *decoder) fail() {
+	d.err = errShort
+	d.b = nil
+}
+
+// varint reads one varint with read (binary.Uvarint or binary.Varint).
+func varint[T uint64 | int64](d *decoder, read func([]byte) (T, int)) T {
+	v, n := read(d.b)
 	if n <= 0 {
-		d.err = errShort
-		d.b = nil
+		d.fail()
 		return 0
 	}
 	d.b = d.b[n:]
 	return v
 }
 
-func (d *decoder) int() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errShort
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *decoder) uint() uint64 { return varint(d, binary.Uvarint) }
+func (d *decoder) int() int64   { return varint(d, binary.Varint) }
 
 func (d *decoder) bool() bool { return d.uint() != 0 }
 
 // take returns the next n bytes.
 func (d *decoder) take(n uint64) []byte {
 	if n > uint64(len(d.b)) {
-		d.err = errShort
-		d.b = nil
+		d.fail()
 		return nil
 	}
 	v := d.b[:n:n]
@@ -120,8 +117,7 @@ func (d *decoder) count() (n int, isNil bool) {
 		return 0, true
 	}
 	if c-1 > uint64(len(d.b)) {
-		d.err = errShort
-		d.b = nil
+		d.fail()
 		return 0, true
 	}
 	return int(c - 1), false
