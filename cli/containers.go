@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -305,11 +304,11 @@ func runCommand(e *env) *ucli.Command {
 		Action: func(c *ucli.Context) error {
 			// From here on a signal for sbx is kept for the container (a CI runner cancelling
 			// the step while the container is being set up); one that came earlier ended the
-			// command's context, and nothing has been made yet.
+			// command's context, and nothing has been made yet. They stay caught until sbx
+			// exits, so that none cuts the cleanup after the container short.
 			var sigs chan os.Signal
 			if !c.Bool("detach") {
 				sigs = run.CatchSignals()
-				defer signal.Stop(sigs)
 			}
 			if c.Context.Err() != nil {
 				return &run.StatusError{Code: 125, Err: errors.New("stopped by a signal before the container was created")}

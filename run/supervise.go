@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
@@ -147,10 +146,10 @@ func (r *Runtime) finish(c *Container, status int, runErr error) {
 
 func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, error) {
 	// Signals sent while the container is set up are kept and handled once it runs.
+	// They stay caught once it ends (see forwardSignals).
 	if stdio.Signals == nil {
 		stdio.Signals = CatchSignals()
 	}
-	defer signal.Stop(stdio.Signals)
 	fail := func(code int, err error) (int, error) {
 		started(err)
 		return code, &StatusError{Code: code, Err: err}
