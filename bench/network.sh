@@ -2,8 +2,8 @@
 # network.sh: what sbx networking costs, against the host and the peers, in one run.
 #
 # 1. Port forward: iperf3 from the host to a server behind -p (the idle supervisor's C
-#    forwarder), against the host's loopback and against podman's rootless forwarders
-#    (rootlessport, and pasta). Goal: >= 0.8x loopback.
+#    forwarder), against the host's loopback, podman's rootless forwarder (rootlessport)
+#    and pasta's own (pasta -t). Goal: >= 0.8x loopback.
 # 2. Memory per published port: the supervisor's RSS/PSS with 0, 1, 10 and 100 published
 #    TCP ports (all served by the idle supervisor), what they add over no port and what each
 #    port beyond the first adds, and how many processes the container adds (goal: < 1 MB per
@@ -77,8 +77,18 @@ PU() {
 }
 P() { PU podman "${PODMAN_ARGS[@]}" "$@"; }
 
+# end_pasta_server ends the iperf3 server that pasta runs for part 1, and pasta with it.
+end_pasta_server() {
+	local pp
+	for pp in $(pgrep -u "$BENCH_USER" -f '^pasta --config-net -t [0-9]+:5201 -- iperf3 -s$'); do
+		pkill -P "$pp" 2>/dev/null
+	done
+	true
+}
+
 cleanup() {
 	set +e
+	end_pasta_server
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	S system reset --force >/dev/null 2>&1
 	SP system reset --force >/dev/null 2>&1
@@ -172,6 +182,17 @@ if [ -n "$PODMAN" ]; then
 		P rm -f -t 0 "pfwd$net" >/dev/null 2>&1 || true
 	done
 fi
+# pasta's own forwarder: its splice path from the host's loopback into a namespace of its
+# own, with no bridge behind it. The fastest user-space relay we know of, and so what a
+# rootless forwarder reaches on this host.
+p=$(freeport)
+U pasta --config-net -t "$p:5201" -- iperf3 -s >/dev/null 2>&1 &
+if waitport "$p" && v=$(client 127.0.0.1 "$p"); then
+	echo "pasta -t, pasta alone:   $v Gbit/s  (ratio to loopback $(ratio "$v" "$LO"), sbx/pasta $(ratio "$SBXFWD" "$v"))"
+else
+	fail "pasta -t"
+fi
+end_pasta_server
 
 echo "== 2. memory per published port (supervisor RSS/PSS in KiB; processes of the user)"
 S run -d --name keep iperf sleep 100000 >/dev/null # holds the namespaces and the outbound helper
