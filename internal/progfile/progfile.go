@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,8 +17,8 @@ import (
 // writing it there the first time. dir is the user's runtime directory (a tmpfs cleared at
 // boot, the user's own: 0700): whoever may write there is the user, who may run anything
 // in their containers anyway. The file is written to a temporary name and renamed, so a
-// concurrent sbx never executes half a program. Files of older builds stay until reboot
-// or `sbx system reset`.
+// concurrent sbx never executes half a program. Writing a build's copy removes those of
+// older builds but one (see pruneOlderBuilds).
 func InDir(dir, name, program string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -43,7 +45,67 @@ func InDir(dir, name, program string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing the %s program: %w", name, err)
 	}
+	pruneOlderBuilds(dir, name, path)
 	return path, nil
+}
+
+// keepOtherBuilds is how many older builds' copies of a program stay next to a new one: the
+// one written last, so that two builds used in turn (an installed sbx and one under
+// development) do not rewrite each other's copy at every switch.
+const keepOtherBuilds = 1
+
+// pruneOlderBuilds removes the copies of program name that other builds wrote to dir, but
+// for the keepOtherBuilds written last. A copy is written once per build (the full program
+// is 45 MB, on disk), so without this every upgrade would leave one behind for good. It is
+// only unlinked: a process running it keeps it until it exits, and an older sbx that finds
+// its copy gone writes it again (or, for the full program, falls back to the next place).
+func pruneOlderBuilds(dir, name, current string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type copyOf struct {
+		path    string
+		written int64
+	}
+	var others []copyOf
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if path == current || !isBuildCopy(e.Name(), name) || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			others = append(others, copyOf{path, info.ModTime().UnixNano()})
+		}
+	}
+	sort.Slice(others, func(i, j int) bool { return others[i].written > others[j].written })
+	for _, c := range others[min(len(others), keepOtherBuilds):] {
+		os.Remove(c.path)
+	}
+}
+
+// isBuildCopy says whether file is a copy of program name as InDir names them,
+// NAME-LENGTH-HASH (see buildKey), and not some other program's whose name starts alike.
+func isBuildCopy(file, name string) bool {
+	rest, ok := strings.CutPrefix(file, name+"-")
+	if !ok {
+		return false
+	}
+	length, hash, ok := strings.Cut(rest, "-")
+	if !ok || length == "" || len(hash) != 16 {
+		return false
+	}
+	for _, r := range length {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	for _, r := range hash {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // buildKey names a build of a program: its length and a hash of its first page, which
