@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sbx-dev/sbx/state"
 )
 
@@ -182,29 +184,74 @@ type Containers struct {
 	Dir string
 }
 
-// storeLayersMarker, in the records' directory, says that some container has (or had) its
-// writable layer in the layer store rather than a scratch layer: its removal, or the
-// clean-up after its crash, needs the store. The lite program (see cli/lite.go) then hands
-// the container commands over to the full one. Only `system reset` removes it.
-const storeLayersMarker = "store-layers"
+// storeLayersDir, in the records' directory, holds a marker per container that has (or is
+// getting) its writable layer in the layer store rather than a scratch layer: its removal,
+// or the clean-up after its crash, needs the store. While the directory is there, the lite
+// program (see cli/lite.go) hands the container commands over to the full one. A
+// container's marker goes once its layer and record are gone, and the directory with the
+// last marker, so that one container of a deep image does not slow every later command.
+const storeLayersDir = "store-layers.d"
 
-// MarkStoreLayers records that a container is getting a layer in the store.
-func (cs *Containers) MarkStoreLayers() error {
-	if err := os.MkdirAll(cs.Dir, 0o700); err != nil {
-		return err
+// legacyStoreLayersMarker is the single marker file of earlier builds, which stayed until
+// `system reset`. It goes once no record needs the store (see UnmarkStoreLayers).
+const legacyStoreLayersMarker = "store-layers"
+
+// MarkStoreLayers records that container id is getting a layer in the store.
+func (cs *Containers) MarkStoreLayers(id string) error {
+	dir := filepath.Join(cs.Dir, storeLayersDir)
+	for {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(filepath.Join(dir, id), os.O_CREATE|os.O_WRONLY, 0o600)
+		if err == nil {
+			return f.Close()
+		}
+		// The removal of the last other marker took the directory away in between.
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
-	f, err := os.OpenFile(filepath.Join(cs.Dir, storeLayersMarker), os.O_CREATE|os.O_WRONLY, 0o600)
+}
+
+// UnmarkStoreLayers drops container id's marker, once its layer and its record are gone,
+// and the directory with the last marker: rmdir(2) removes only an empty one, so a marker
+// made meanwhile keeps it, or makes it again (MarkStoreLayers).
+func (cs *Containers) UnmarkStoreLayers(id string) {
+	dir := filepath.Join(cs.Dir, storeLayersDir)
+	os.Remove(filepath.Join(dir, id))
+	unix.Rmdir(dir)
+	legacy := filepath.Join(cs.Dir, legacyStoreLayersMarker)
+	if _, err := os.Lstat(legacy); err != nil {
+		return
+	}
+	// Containers being created by this build have markers of their own: the old one
+	// stands only for the records that need the store.
+	all, err := cs.List()
 	if err != nil {
-		return err
+		return
 	}
-	return f.Close()
+	for _, c := range all {
+		if c.HasStoreLayer() {
+			return
+		}
+	}
+	os.Remove(legacy)
 }
 
 // HasStoreLayers says whether a container may have its layer in the store.
 func (cs *Containers) HasStoreLayers() bool {
-	_, err := os.Stat(filepath.Join(cs.Dir, storeLayersMarker))
-	return !errors.Is(err, os.ErrNotExist)
+	for _, name := range []string{storeLayersDir, legacyStoreLayersMarker} {
+		if _, err := os.Lstat(filepath.Join(cs.Dir, name)); !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }
+
+// HasStoreLayer says whether c's writable layer is in the layer store: neither a --rootfs
+// directory nor a scratch layer.
+func (c *Container) HasStoreLayer() bool { return c.Host.Rootfs == "" && !c.Host.ScratchLayer }
 
 func (cs *Containers) dir(id string) string  { return filepath.Join(cs.Dir, id) }
 func (cs *Containers) file(id string) string { return filepath.Join(cs.Dir, id, "container.toml") }

@@ -45,3 +45,94 @@ func TestUpdateDuringRemove(t *testing.T) {
 		t.Fatalf("an update after the removal made the directory again (%v)", err)
 	}
 }
+
+// Each container with a layer in the store keeps the lite program's hand-over on until it
+// is gone: the last one's removal ends it, and markers made and dropped side by side never
+// leave it off while one remains.
+func TestStoreLayerMarkers(t *testing.T) {
+	cs := &Containers{Dir: filepath.Join(t.TempDir(), "containers")}
+	if cs.HasStoreLayers() {
+		t.Fatal("a new store reports store layers")
+	}
+	a, b := NewID(), NewID()
+	for _, id := range []string{a, b} {
+		if err := cs.MarkStoreLayers(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs.UnmarkStoreLayers(a)
+	if !cs.HasStoreLayers() {
+		t.Fatal("one container's removal dropped the other's marker")
+	}
+	cs.UnmarkStoreLayers(b)
+	if cs.HasStoreLayers() {
+		t.Fatal("no marker left after the last container's removal")
+	}
+
+	// Side by side: a container that stays is always seen.
+	stay := NewID()
+	if err := cs.MarkStoreLayers(stay); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			for range 200 {
+				id := NewID()
+				if err := cs.MarkStoreLayers(id); err != nil {
+					done <- err
+					return
+				}
+				cs.UnmarkStoreLayers(id)
+			}
+			done <- nil
+		}()
+	}
+	for range 200 {
+		if !cs.HasStoreLayers() {
+			t.Fatal("a marker that stays was not seen while others came and went")
+		}
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs.UnmarkStoreLayers(stay)
+	if cs.HasStoreLayers() {
+		t.Fatal("markers left behind")
+	}
+}
+
+// The single marker of earlier builds goes once no record needs the store.
+func TestLegacyStoreLayersMarker(t *testing.T) {
+	cs := &Containers{Dir: filepath.Join(t.TempDir(), "containers")}
+	deep := &Container{ID: NewID(), Name: "deep"}
+	scratch := &Container{ID: NewID(), Name: "scratch", Host: Host{ScratchLayer: true}}
+	for _, c := range []*Container{deep, scratch} {
+		if _, err := cs.CreateNamed(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy := filepath.Join(cs.Dir, legacyStoreLayersMarker)
+	if err := os.WriteFile(legacy, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !cs.HasStoreLayers() {
+		t.Fatal("the old marker is not seen")
+	}
+	// A store-layer record remains: the old marker stays.
+	other := NewID()
+	cs.MarkStoreLayers(other)
+	cs.UnmarkStoreLayers(other)
+	if !cs.HasStoreLayers() {
+		t.Fatal("the old marker went while a record needs the store")
+	}
+	if err := cs.RemoveNamed(deep); err != nil {
+		t.Fatal(err)
+	}
+	cs.UnmarkStoreLayers(deep.ID)
+	if cs.HasStoreLayers() {
+		t.Fatal("the old marker stayed with no record needing the store")
+	}
+}

@@ -407,7 +407,7 @@ func (r *Runtime) createLayer(c *Container, imageID string) error {
 	if err != nil {
 		return err
 	}
-	if err := r.Containers.MarkStoreLayers(); err != nil {
+	if err := r.Containers.MarkStoreLayers(c.ID); err != nil {
 		return err
 	}
 	if err := s.CreateContainer(c.ID, imageID, c.Host.AutoRemove); err != nil {
@@ -418,9 +418,9 @@ func (r *Runtime) createLayer(c *Container, imageID string) error {
 
 // deleteLayer undoes createLayer.
 func (r *Runtime) deleteLayer(c *Container) {
-	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
-		if s, err := r.Store(); err == nil {
-			s.DeleteContainer(c.ID)
+	if c.HasStoreLayer() {
+		if s, err := r.Store(); err == nil && s.DeleteContainer(c.ID) == nil {
+			r.Containers.UnmarkStoreLayers(c.ID)
 		}
 	}
 }

@@ -183,7 +183,7 @@ func (r *Runtime) Delete(c *Container) error {
 	if c.Host.AutoRemove {
 		defer r.removeAnonymousVolumes(c)
 	}
-	if c.Host.Rootfs == "" && !c.Host.ScratchLayer {
+	if c.HasStoreLayer() {
 		s, err := r.Store()
 		if err == nil {
 			err = s.DeleteContainer(c.ID)
@@ -192,7 +192,14 @@ func (r *Runtime) Delete(c *Container) error {
 			return fmt.Errorf("removing the container's layer: %w", err)
 		}
 	}
-	return r.Containers.RemoveNamed(c)
+	if err := r.Containers.RemoveNamed(c); err != nil {
+		return err
+	}
+	// Last, so that a command that finds no marker finds no record needing the store.
+	if c.HasStoreLayer() {
+		r.Containers.UnmarkStoreLayers(c.ID)
+	}
+	return nil
 }
 
 // userdata writes the per-container /etc/hostname, /etc/hosts and /etc/resolv.conf that
