@@ -395,7 +395,7 @@ func (r *Runtime) checkLimits(o CreateOptions) error {
 // createLayer gives the container its writable layer in the store. A --rootfs container
 // has none, and neither does a scratch-layer one (see mountScratch).
 func (r *Runtime) createLayer(c *Container, imageID string) error {
-	if c.Host.Rootfs != "" || c.Host.ScratchLayer {
+	if !c.HasStoreLayer() {
 		return nil
 	}
 	// A --rm container's layer is thrown away when it exits, so, as podman does, it is
