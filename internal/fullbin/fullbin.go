@@ -8,9 +8,6 @@ package fullbin
 
 import (
 	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/sbx-dev/sbx/internal/progfile"
 )
@@ -18,32 +15,9 @@ import (
 // name is the program's file name before its build key (see progfile.InDir).
 const name = "sbx-full"
 
-// InDir returns the full program as a file in dir, writing it there the first time, and
-// then removes the files of other builds written over a minute ago: unlike the init's
-// runtime directory, dir is on disk and outlives a reboot, and each build is tens of MB.
-func InDir(dir string) (string, error) {
-	path, err := progfile.InDir(dir, name, program)
-	if err != nil {
-		return "", err
-	}
-	if old, _ := filepath.Glob(filepath.Join(dir, name+"-*")); len(old) > 1 && justWritten(path) {
-		for _, p := range old {
-			// A minute spares an older sbx that is about to execute its own program.
-			if st, err := os.Stat(p); err == nil && p != path && strings.HasPrefix(filepath.Base(p), name+"-") &&
-				time.Since(st.ModTime()) > time.Minute {
-				os.Remove(p)
-			}
-		}
-	}
-	return path, nil
-}
-
-// justWritten says the file at path is new: other builds are looked for only then, not at
-// every handover.
-func justWritten(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && time.Since(st.ModTime()) < time.Second
-}
+// InDir returns the full program as a file in dir, writing it there the first time (and
+// then removing the copies of older builds: see progfile.InDir).
+func InDir(dir string) (string, error) { return progfile.InDir(dir, name, program) }
 
 // Memfd returns the full program as a sealed in-memory file, for when no directory will do
 // (see progfile.Memfd).

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,16 +50,22 @@ func InDir(dir, name, program string) (string, error) {
 	return path, nil
 }
 
-// keepOtherBuilds is how many older builds' copies of a program stay next to a new one: the
-// one written last, so that two builds used in turn (an installed sbx and one under
+// keepOtherBuilds is how many older builds' copies of a program stay next to a new one
+// (the ones written last), so that two builds used in turn (an installed sbx and one under
 // development) do not rewrite each other's copy at every switch.
 const keepOtherBuilds = 1
 
+// olderCopyGrace spares the copy of an older sbx that has just looked for it and is about
+// to execute it.
+const olderCopyGrace = time.Minute
+
 // pruneOlderBuilds removes the copies of program name that other builds wrote to dir, but
-// for the keepOtherBuilds written last. A copy is written once per build (the full program
-// is 45 MB, on disk), so without this every upgrade would leave one behind for good. It is
-// only unlinked: a process running it keeps it until it exits, and an older sbx that finds
-// its copy gone writes it again (or, for the full program, falls back to the next place).
+// for the keepOtherBuilds written last and any written in the last olderCopyGrace. A copy
+// is written once per build (the full program is 45 MB, on disk; the transfer program, in
+// the runtime directory, 23 MB of memory), so without this every new build would leave
+// its copies behind. It is only unlinked: a process running it keeps it until it exits,
+// and an older sbx that finds its copy gone writes it again (or, for the full program,
+// falls back to the next place).
 func pruneOlderBuilds(dir, name, current string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -66,7 +73,7 @@ func pruneOlderBuilds(dir, name, current string) {
 	}
 	type copyOf struct {
 		path    string
-		written int64
+		written time.Time
 	}
 	var others []copyOf
 	for _, e := range entries {
@@ -75,12 +82,14 @@ func pruneOlderBuilds(dir, name, current string) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
-			others = append(others, copyOf{path, info.ModTime().UnixNano()})
+			others = append(others, copyOf{path, info.ModTime()})
 		}
 	}
-	sort.Slice(others, func(i, j int) bool { return others[i].written > others[j].written })
+	sort.Slice(others, func(i, j int) bool { return others[i].written.After(others[j].written) })
 	for _, c := range others[min(len(others), keepOtherBuilds):] {
-		os.Remove(c.path)
+		if time.Since(c.written) > olderCopyGrace {
+			os.Remove(c.path)
+		}
 	}
 }
 

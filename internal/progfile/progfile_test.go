@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// A new build's copy replaces the older ones but the last written before it; files that
-// are not copies of this program (another program's, one whose name only starts alike,
-// a temporary file) stay.
+// A new build's copy replaces the older ones, but the last written before it and any
+// written in the last minute; files that are not copies of this program (another
+// program's, one whose name only starts alike, a temporary file) stay.
 func TestInDirKeepsOneOlderBuild(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-time.Hour)
@@ -42,6 +42,21 @@ func TestInDirKeepsOneOlderBuild(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("after a fourth build: %q, want %q", got, want)
+	}
+	// Copies written in the last minute stay, whatever their number: an older sbx may be
+	// about to execute its own.
+	recent, err := InDir(dir, "sbx-init", "build five")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := InDir(dir, "sbx-init", "build six"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Fatalf("a copy written a moment ago was removed: %v", err)
+	}
+	for _, p := range []string{recent, filepath.Join(dir, "sbx-init-"+buildKey("build six"))} {
+		os.Remove(p)
 	}
 	// Using a build whose copy is there writes nothing and removes nothing.
 	if _, err := InDir(dir, "sbx-init", "build three"); err != nil {
