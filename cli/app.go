@@ -127,8 +127,13 @@ func singleCommand(e *env, args []string) *ucli.Command {
 }
 
 // setUsageErrors makes a bad flag a one-line error naming the command, instead of urfave's
-// "Incorrect Usage" plus the whole help text.
+// "Incorrect Usage" plus the whole help text. A command without subcommands also loses
+// urfave's "help" (and "h") subcommand: its arguments are images and containers, and
+// `sbx run h` or `sbx rm help` would otherwise print help instead of doing what they say.
 func setUsageErrors(c *ucli.Command) {
+	if len(c.Subcommands) == 0 {
+		c.HideHelpCommand = true
+	}
 	c.OnUsageError = func(ctx *ucli.Context, err error, isSubcommand bool) error {
 		return &UsageError{Msg: fmt.Sprintf("%s: %v; see 'sbx %s --help'", ctx.Command.FullName(), err, ctx.Command.FullName())}
 	}
