@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,12 +27,13 @@ func usageError(c *ucli.Context, msg string) error {
 // NewApp builds the sbx command line.
 //
 // args is the command line the app is to run: a foreground `sbx run` starts its
-// container's init from it at once (see prestart). done ends whatever the app did not
-// take over; the caller calls it once the app has run.
+// container's init from it at once (see prestart), and a `sbx run` that quickRun reads
+// runs without urfave. done ends whatever the app did not take over; the caller calls it
+// once the app has run.
 //
 // In the lite program (see lite.go), a command it does not run itself is handed over to the
 // full program here: NewApp does not return then, unless that fails (err).
-func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
+func NewApp(o Options, args []string) (app *App, done func(), err error) {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	// serves only reads files: a holder the constructor started is finished after it,
 	// before anything starts a process (see userns.CompleteHolder).
@@ -41,10 +43,20 @@ func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 		return nil, nil, e.handover(args)
 	}
 	e.early = e.prestart(args)
+	done = func() { e.early.Discard() }
+	if q, debug, ok := quickRun(args); ok {
+		return &App{quick: func(ctx context.Context) error {
+			if debug {
+				e.setDebug()
+			}
+			defer e.close() // as the app's After
+			return e.run(ctx, q)
+		}}, done, nil
+	}
 	// docker's -h is run's --hostname; help is --help only. urfave keeps this flag in a
 	// package variable, so it is set here, once, before the app is built.
 	ucli.HelpFlag = &ucli.BoolFlag{Name: "help", Usage: "show help"}
-	app = &ucli.App{
+	u := &ucli.App{
 		Name:                   "sbx",
 		Usage:                  "rootless, daemonless containers and sandboxes",
 		Version:                o.Version,
@@ -61,8 +73,7 @@ func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 		},
 		Before: func(c *ucli.Context) error {
 			if c.Bool("debug") {
-				e.debug = true
-				e.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				e.setDebug()
 			}
 			return nil
 		},
@@ -79,28 +90,49 @@ func NewApp(o Options, args []string) (app *ucli.App, done func(), err error) {
 	if only := singleCommand(e, args); only != nil {
 		// Building every command, with all their flags, costs a start of a container
 		// about as much as reading its command line: build the one the line names.
-		app.Commands = []*ucli.Command{only}
+		u.Commands = []*ucli.Command{only}
 	} else {
-		app.Commands = append(app.Commands, imageCommands(e)...)
-		app.Commands = append(app.Commands, buildCommand(e), builderCommand(e))
-		app.Commands = append(app.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
+		u.Commands = append(u.Commands, imageCommands(e)...)
+		u.Commands = append(u.Commands, buildCommand(e), builderCommand(e))
+		u.Commands = append(u.Commands, runCommand(e), createCommand(e), startCommand(e), psCommand(e),
 			stopCommand(e), killCommand(e), rmCommand(e), waitCommand(e), logsCommand(e), inspectCommand(e),
 			execCommand(e), superviseCommand(e), finishCommand(e), volumeCommand(e), networkCommand(e), portCommand(e),
 			kubeCommand(e), pauseCommand())
-		app.Commands = append(app.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
+		u.Commands = append(u.Commands, infoCommand(e), versionCommand(e), systemCommand(e))
 	}
 	// A program without the layer store has no image commands (see lite.go).
-	app.Commands = slices.DeleteFunc(app.Commands, func(c *ucli.Command) bool { return c == nil })
-	for _, c := range app.Commands {
+	u.Commands = slices.DeleteFunc(u.Commands, func(c *ucli.Command) bool { return c == nil })
+	for _, c := range u.Commands {
 		setUsageErrors(c)
 	}
-	app.Action = func(c *ucli.Context) error {
+	u.Action = func(c *ucli.Context) error {
 		if c.NArg() > 0 {
 			return &UsageError{Msg: fmt.Sprintf("%q is not an sbx command; see 'sbx --help'", c.Args().First())}
 		}
 		return ucli.ShowAppHelp(c)
 	}
-	return app, func() { e.early.Discard() }, nil
+	return &App{App: u}, done, nil
+}
+
+// App is the sbx command line: urfave's app, or, for a `sbx run` command line that
+// quickRun reads, the run itself.
+type App struct {
+	*ucli.App
+	quick func(ctx context.Context) error
+}
+
+// RunContext runs the command line the app was made for; args must be that line.
+func (a *App) RunContext(ctx context.Context, args []string) error {
+	if a.quick != nil {
+		return a.quick(ctx)
+	}
+	return a.App.RunContext(ctx, args)
+}
+
+// setDebug is --debug: sbx and the programs it starts log what they do to standard error.
+func (e *env) setDebug() {
+	e.debug = true
+	e.logger = slog.New(slog.NewTextHandler(e.opts.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // singleCommand builds the container command that args name, or returns nil for any other

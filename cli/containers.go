@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +121,7 @@ func createFlags() []ucli.Flag {
 
 // createOptions turns the flags into run.CreateOptions; every value is checked here, so a
 // bad one fails before anything is created.
-func createOptions(c *ucli.Context) (run.CreateOptions, error) {
+func createOptions(c runFlags) (run.CreateOptions, error) {
 	o := run.CreateOptions{
 		Name: c.String("name"), WorkingDir: c.String("workdir"), User: c.String("user"),
 		Hostname: c.String("hostname"), Tty: c.Bool("tty"), OpenStdin: c.Bool("interactive"),
@@ -134,10 +135,10 @@ func createOptions(c *ucli.Context) (run.CreateOptions, error) {
 		ep := c.String("entrypoint")
 		o.Entrypoint = &ep
 	}
-	args := c.Args().Slice()
+	args := c.Positional()
 	if o.Rootfs == "" {
 		if len(args) == 0 {
-			return o, usageError(c, "requires at least 1 argument (an image, or --rootfs DIR)")
+			return o, c.UsageError("requires at least 1 argument (an image, or --rootfs DIR)")
 		}
 		o.Image, args = args[0], args[1:]
 	}
@@ -293,70 +294,79 @@ func bindMount(sp volumes.Spec) (run.Mount, error) {
 	return run.Mount{Type: "bind", Source: sp.Source, Destination: sp.Destination, RW: !sp.ReadOnly, Mode: mode, File: !st.IsDir()}, nil
 }
 
+// runFlagList is run's flags: create's and -d.
+func runFlagList() []ucli.Flag {
+	return append(createFlags(), &ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"})
+}
+
 func runCommand(e *env) *ucli.Command {
-	flags := append(createFlags(), &ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"})
 	return &ucli.Command{
 		Name:                   "run",
 		Usage:                  "Create and run a new container from an image",
 		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
 		UseShortOptionHandling: true,
-		Flags:                  quickNames(flags),
+		Flags:                  quickNames(runFlagList()),
 		Action: func(c *ucli.Context) error {
-			// From here on a signal for sbx is kept for the container (a CI runner cancelling
-			// the step while the container is being set up); one that came earlier ended the
-			// command's context, and nothing has been made yet. They stay caught until sbx
-			// exits, so that none cuts the cleanup after the container short.
-			var sigs chan os.Signal
-			if !c.Bool("detach") {
-				sigs = run.CatchSignals()
-			}
-			if c.Context.Err() != nil {
-				return &run.StatusError{Code: 125, Err: errors.New("stopped by a signal before the container was created")}
-			}
-			o, err := createOptions(c)
-			if err != nil {
-				return &run.StatusError{Code: 125, Err: err}
-			}
-			rt, err := e.runtime()
-			if err != nil {
-				return &run.StatusError{Code: 125, Err: err}
-			}
-			o.StartNow = true
-			// This process supervises the container, unless a detached one is started for it.
-			o.SuperviseHere = !c.Bool("detach") || userns.DetachPipe() != nil
-			o.Detach = c.Bool("detach")
-			// The init starts while the container is created; in the foreground on a
-			// thread of its own, detached on this one (see run.Runtime.StartEarly).
-			detachPipe := userns.DetachPipe()
-			var early *run.EarlyInit
-			switch {
-			case !c.Bool("detach"):
-				withStdin := o.OpenStdin && e.opts.Stdin != nil
-				if early, e.early = e.early, nil; !early.Suits(o, withStdin) {
-					early.Discard()
-					early = rt.StartEarly(o, withStdin, false)
-				}
-			case detachPipe != nil:
-				early = rt.StartEarly(o, false, true)
-			}
-			defer early.Discard()
-			ctr, err := rt.Create(o)
-			if err != nil {
-				return &run.StatusError{Code: 125, Err: err}
-			}
-			if c.Bool("detach") {
-				if detachPipe != nil {
-					return e.superviseHere(rt, ctr, detachPipe, early)
-				}
-				if err := e.startDetached(rt, ctr); err != nil {
-					return err
-				}
-				fmt.Fprintln(e.opts.Stdout, ctr.ID)
-				return nil
-			}
-			return e.attach(rt, ctr, sigs, early)
+			return e.run(c.Context, contextFlags{c})
 		},
 	}
+}
+
+// run is `sbx run`, its command line read by urfave or by quickRun.
+func (e *env) run(ctx context.Context, c runFlags) error {
+	// From here on a signal for sbx is kept for the container (a CI runner cancelling the
+	// step while the container is being set up); one that came earlier ended the
+	// command's context, and nothing has been made yet. They stay caught until sbx exits,
+	// so that none cuts the cleanup after the container short.
+	var sigs chan os.Signal
+	if !c.Bool("detach") {
+		sigs = run.CatchSignals()
+	}
+	if ctx.Err() != nil {
+		return &run.StatusError{Code: 125, Err: errors.New("stopped by a signal before the container was created")}
+	}
+	o, err := createOptions(c)
+	if err != nil {
+		return &run.StatusError{Code: 125, Err: err}
+	}
+	rt, err := e.runtime()
+	if err != nil {
+		return &run.StatusError{Code: 125, Err: err}
+	}
+	o.StartNow = true
+	// This process supervises the container, unless a detached one is started for it.
+	o.SuperviseHere = !c.Bool("detach") || userns.DetachPipe() != nil
+	o.Detach = c.Bool("detach")
+	// The init starts while the container is created; in the foreground on a thread of its
+	// own, detached on this one (see run.Runtime.StartEarly).
+	detachPipe := userns.DetachPipe()
+	var early *run.EarlyInit
+	switch {
+	case !c.Bool("detach"):
+		withStdin := o.OpenStdin && e.opts.Stdin != nil
+		if early, e.early = e.early, nil; !early.Suits(o, withStdin) {
+			early.Discard()
+			early = rt.StartEarly(o, withStdin, false)
+		}
+	case detachPipe != nil:
+		early = rt.StartEarly(o, false, true)
+	}
+	defer early.Discard()
+	ctr, err := rt.Create(o)
+	if err != nil {
+		return &run.StatusError{Code: 125, Err: err}
+	}
+	if c.Bool("detach") {
+		if detachPipe != nil {
+			return e.superviseHere(rt, ctr, detachPipe, early)
+		}
+		if err := e.startDetached(rt, ctr); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.opts.Stdout, ctr.ID)
+		return nil
+	}
+	return e.attach(rt, ctr, sigs, early)
 }
 
 // attach runs the container in the foreground: this process is its supervisor. sigs holds
@@ -586,7 +596,7 @@ func createCommand(e *env) *ucli.Command {
 		UseShortOptionHandling: true,
 		Flags:                  quickNames(createFlags()),
 		Action: func(c *ucli.Context) error {
-			o, err := createOptions(c)
+			o, err := createOptions(contextFlags{c})
 			if err != nil {
 				return &run.StatusError{Code: 125, Err: err}
 			}
