@@ -48,10 +48,12 @@ func infoCommand(*env) *ucli.Command     { return nil }
 func systemCommand(*env) *ucli.Command   { return nil }
 
 // serves says whether this program runs the command args itself: a container's end
-// (__finish: this program supervised it, so it needs no store); the commands on existing
-// containers, while none has its layer in the store (Containers.HasStoreLayers); the start
-// of containers whose image KnownImages still knows; and `sbx run` and `sbx create` of what
-// needs no store: a --rootfs directory, or an image KnownImages knows on a scratch layer.
+// (__finish: this program supervised it, so it needs no store); the version (version,
+// --version, -v: a CI job's first check need not start both programs); the commands on
+// existing containers, while none has its layer in the store (Containers.HasStoreLayers);
+// the start of containers whose image KnownImages still knows; and `sbx run` and `sbx
+// create` of what needs no store: a --rootfs directory, or an image KnownImages knows on a
+// scratch layer.
 func (e *env) serves(args []string) bool {
 	i := 1
 	if i < len(args) && args[i] == "--debug" {
@@ -62,7 +64,7 @@ func (e *env) serves(args []string) bool {
 	}
 	cmd := args[i]
 	switch cmd {
-	case "__finish", "version":
+	case "__finish", "version", "--version", "-v":
 		return true
 	}
 	if e.resolve() != nil || e.cfg.Storage.Driver != config.DriverOverlay {
