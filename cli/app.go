@@ -121,12 +121,13 @@ type App struct {
 	quick func(ctx context.Context) error
 }
 
-// RunContext runs the command line the app was made for; args must be that line.
+// RunContext runs the command line the app was made for; args must be that line. A flag
+// given in two of its forms (-e and --env) is read as docker reads it (see oneFormEach).
 func (a *App) RunContext(ctx context.Context, args []string) error {
 	if a.quick != nil {
 		return a.quick(ctx)
 	}
-	return a.App.RunContext(ctx, args)
+	return a.App.RunContext(ctx, oneFormEachIn(a.App.Commands, args))
 }
 
 // setDebug is --debug: sbx and the programs it starts log what they do to standard error.

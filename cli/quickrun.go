@@ -37,7 +37,8 @@ func (c contextFlags) UsageError(msg string) error { return usageError(c.Context
 // start, before the container's init can be given its configuration (a run is about
 // 0.1 ms faster without it: interleaved A/B, 500 runs each). It reads the flags with Go's
 // flag package, which urfave uses too, splits combined one-letter flags (-it) exactly
-// when urfave does, and refuses two forms of one flag as urfave does. It says no (ok
+// when urfave does, and writes a flag given in two forms in one, as App.RunContext does
+// before urfave reads the line (see oneFormEach). It says no (ok
 // false) to anything else, and to any line urfave would answer with help or an error:
 // those go through urfave. A test holds the two to the same answers over many command
 // lines (quickrun_test.go).
@@ -51,7 +52,8 @@ func quickRun(args []string) (flags *quickFlags, debug bool, ok bool) {
 		return nil, false, false
 	}
 	set, values := newRunFlagSet()
-	if !parseLikeUrfave(set, args[i+1:]) {
+	line, _ := runForms().oneFormEach(args[i+1:])
+	if !parseLikeUrfave(set, line) {
 		return nil, false, false
 	}
 	q := &quickFlags{values: map[string]any{}, set: map[string]bool{}, args: set.Args()}
@@ -62,7 +64,7 @@ func quickRun(args []string) (flags *quickFlags, debug bool, ok bool) {
 		for _, n := range def.names {
 			if visited[n] {
 				if used != "" {
-					return nil, false, false // urfave: "Cannot use two forms of the same flag"
+					return nil, false, false // not after oneFormEach: urfave would refuse it
 				}
 				used = n
 			}
@@ -167,6 +169,17 @@ var runFlagDefs = sync.OnceValue(func() []runFlagDef {
 		defs = append(defs, def)
 	}
 	return defs
+})
+
+// runForms are run's flags by name, for oneFormEach.
+var runForms = sync.OnceValue(func() flagForms {
+	forms := flagForms{}
+	for _, def := range runFlagDefs() {
+		for _, n := range def.names {
+			forms[n] = flagForm{first: def.names[0], value: def.kind != boolKind}
+		}
+	}
+	return forms
 })
 
 // newRunFlagSet makes a flag set with every name of every run flag, and the values behind

@@ -52,7 +52,7 @@ func urfaveRun(args []string) (map[string]any, error) {
 	for _, c := range app.Commands {
 		setUsageErrors(c)
 	}
-	if err := app.RunContext(context.Background(), args); err != nil {
+	if err := app.RunContext(context.Background(), oneFormEachIn(app.Commands, args)); err != nil {
 		return nil, err
 	}
 	if got == nil {
@@ -76,6 +76,7 @@ func TestQuickRunReadsAsUrfave(t *testing.T) {
 		{"sbx", "run", "--rootfs", "/srv/root", "/bin/true"},
 		{"sbx", "run", "-dit", "--link", "db:db", "--entrypoint", "", "busybox"},
 		{"sbx", "run", "--rm", "--", "busybox", "--rm"},
+		{"sbx", "run", "-e", "A=1", "--env", "B=2", "-it", "--interactive", "--rm", "busybox"},
 	}
 	for _, args := range common {
 		q, _, ok := quickRun(args)
