@@ -10,19 +10,22 @@ export CGO_ENABLED := 1
 
 all: sbx
 
-# Two programs are built first (pure Go, static) and embedded in sbx: the container init
-# (see run/initbin), and the image transfer program for load, import, pull and save (see
-# image/transferjob), whose libraries would otherwise slow every sbx start. Without the
-# sbx_embed tag sbx does both itself.
+# Three programs are built first (static) and embedded in sbx: the container init in C
+# (run/cinit) and in Go (see run/initbin), and the image transfer program for load,
+# import, pull and save (see image/transferjob), whose libraries would otherwise slow
+# every sbx start. Without the sbx_embed tag sbx does all of it itself. The C init's build
+# ID keeps two builds of it apart (progfile names a copy by its first page).
 #
 # Then sbx itself, twice: the full program, with every command, and the lite one that is
 # shipped (tag sbx_lite), which carries the full one and starts containers of known images
 # without linking the layer store (see internal/fullbin).
 INIT_BIN     := run/initbin/sbx-init
+CINIT_BIN    := run/initbin/sbx-cinit
 TRANSFER_BIN := image/transferjob/sbx-transfer
 FULL_BIN     := internal/fullbin/sbx-full
 
 sbx:
+	$(CC) -O2 -static -s -Wall -Wl,--build-id=sha1 -o $(CINIT_BIN) run/cinit/cinit.c
 	CGO_ENABLED=0 $(GO) build -trimpath -tags 'netgo osusergo' -ldflags '-s -w' -o $(INIT_BIN) ./run/initproc/cmd/sbx-init
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '-s -w' -o $(TRANSFER_BIN) ./image/transfer/cmd/sbx-transfer
 	$(GO) build -trimpath -tags '$(TAGS) sbx_embed' -ldflags "$(LDFLAGS)" -o $(FULL_BIN) .
@@ -53,4 +56,4 @@ demo: sbx
 	./examples/demo.sh
 
 clean:
-	rm -f sbx $(INIT_BIN) $(TRANSFER_BIN) $(FULL_BIN)
+	rm -f sbx $(INIT_BIN) $(CINIT_BIN) $(TRANSFER_BIN) $(FULL_BIN)

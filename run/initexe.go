@@ -8,9 +8,10 @@ import (
 	"github.com/sbx-dev/sbx/run/initbin"
 )
 
-// initExecutable names the program the supervisor starts as a container's init: the small
-// init embedded in sbx (package initbin), which starts in a fraction of the time sbx takes,
-// or else sbx itself. The small init is executed from its file in the user's runtime
+// initExecutable names the program the supervisor starts as a container's init: the C
+// init embedded in sbx (package initbin), or the small Go one, which start in a fraction of
+// the time sbx takes, or else sbx itself. The C init is used from its file only: where
+// none can be written, the Go init's memfd serves, as before there was a C one. The small init is executed from its file in the user's runtime
 // directory (InitDir), written once per build and boot; without one, from a memfd filled
 // for this start. The
 // caller closes f (a nil *os.File when there is no memfd, whose Close is a harmless error)
@@ -21,6 +22,9 @@ import (
 // page cache every sbx process shares. So --init runs sbx itself.
 func (r *Runtime) initExecutable(stays bool) (path string, f *os.File, err error) {
 	if !stays && r.InitDir != "" {
+		if path, err := initbin.CInDir(r.InitDir); err == nil && path != "" {
+			return path, nil, nil
+		}
 		if path, err := initbin.InDir(r.InitDir); err == nil && path != "" {
 			return path, nil, nil
 		}

@@ -10,3 +10,8 @@ import _ "embed"
 //
 //go:embed sbx-init
 var program string
+
+// cprogram is the C init (run/cinit), built by `make sbx` too: what most containers run.
+//
+//go:embed sbx-cinit
+var cprogram string

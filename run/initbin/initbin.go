@@ -1,7 +1,9 @@
-// Package initbin carries the container init program (run/initproc/cmd/sbx-init) inside
-// sbx, host side. sbx stays one file: the Makefile builds the init first and embeds it
-// (build tag sbx_embed); a build without it (plain go build, go test, go vet) embeds
-// nothing and the supervisor re-executes sbx itself, which runs the same init code.
+// Package initbin carries the container init programs inside sbx, host side: the C init
+// (run/cinit), which every container runs but one with --init, and the Go one
+// (run/initproc/cmd/sbx-init), which is the fallback wherever the C one cannot serve. sbx
+// stays one file: the Makefile builds both inits first and embeds them (build tag
+// sbx_embed); a build without them (plain go build, go test, go vet) embeds nothing and
+// the supervisor re-executes sbx itself, which runs the Go init's code.
 //
 // The supervisor executes the init from a file written once into the user's runtime
 // directory (InDir), or, failing that, from a sealed memfd filled for the start (Open).
@@ -33,4 +35,14 @@ func InDir(dir string) (string, error) {
 		return "", nil
 	}
 	return progfile.InDir(dir, "sbx-init", program)
+}
+
+// CInDir is InDir for the C init (run/cinit): a static C program starts about 0.8 ms
+// sooner than the Go init, on the path of every container start. It does what the Go
+// init does, but stay as a reaping PID 1 (--init). "" when this build has none.
+func CInDir(dir string) (string, error) {
+	if len(cprogram) == 0 {
+		return "", nil
+	}
+	return progfile.InDir(dir, "sbx-cinit", cprogram)
 }

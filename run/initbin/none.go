@@ -2,5 +2,5 @@
 
 package initbin
 
-// program is empty in a build without the embedded init.
-var program string
+// program and cprogram are empty in a build without the embedded inits.
+var program, cprogram string

@@ -11,7 +11,8 @@ import (
 // fields go in a fixed order: integers as varints, strings and byte slices with their
 // length, lists with their count. A length or count is stored plus one, so that zero says
 // nil and a nil slice comes back nil. Both ends are the same build of sbx (the init is
-// embedded in it), so the form needs no version.
+// embedded in it), so the form needs no version. The C init (run/cinit/cinit.c, decode)
+// reads the Config form too: a change here is a change there.
 
 // binaryTag starts a message in this form; a JSON message never starts with it.
 const binaryTag = 0
