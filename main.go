@@ -57,6 +57,24 @@ func main() {
 	os.Exit(status)
 }
 
+// interruptContext is signal.NotifyContext(background, SIGINT, SIGTERM), the signals caught
+// on a goroutine of its own: enabling each is a round trip to the Go runtime's signal-mask
+// thread, and the first one starts that thread, several hundred microseconds on a
+// container's start that the app's own work (NewApp) now overlaps. A signal that comes
+// before they are caught ends sbx as Go does (and a container's init with it: Pdeathsig),
+// as one before this call always did. Never stopped: sbx exits once the app returns, and
+// signal.Stop would first wait for Go's signal loop to settle.
+func interruptContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		<-sigs
+		cancel()
+	}()
+	return ctx
+}
+
 // quietStart turns the garbage collector off for the first second of the process. Most sbx
 // commands are over by then, and a collection in the middle of starting a container (the
 // layer store's JSON, the container's config) costs a start several milliseconds on a
@@ -73,18 +91,13 @@ func quietStart() {
 }
 
 func runCLI(ref *os.File) int {
-	// NewApp first: a foreground run starts its container's init there, and the signal
-	// handling costs a few hundred microseconds that the init's start then overlaps. A
-	// signal before it ends sbx as Go does, and the init with it (Pdeathsig).
+	ctx := interruptContext()
 	app, done, err := cli.NewApp(cli.Options{Version: version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, HolderRef: ref}, os.Args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sbx: %s\n", cli.OneLine(err))
 		return 125
 	}
 	defer done()
-	// Never stopped: sbx exits once the app returns, and signal.Stop would first wait for
-	// Go's signal loop to settle (about 0.2 ms at the end of every command).
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = app.RunContext(ctx, os.Args)
 	if err == nil {
 		return 0

@@ -320,7 +320,7 @@ func (e *env) run(ctx context.Context, c runFlags) error {
 	// so that none cuts the cleanup after the container short.
 	var sigs chan os.Signal
 	if !c.Bool("detach") {
-		sigs = run.CatchSignals()
+		sigs = e.caught.Signals()
 	}
 	if ctx.Err() != nil {
 		return &run.StatusError{Code: 125, Err: errors.New("stopped by a signal before the container was created")}

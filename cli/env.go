@@ -45,6 +45,8 @@ type env struct {
 	// early is the init of the container a foreground `sbx run` creates, started before
 	// the command line was parsed (see prestart); the run action takes it or ends it.
 	early *run.EarlyInit
+	// caught catches the signals that run forwards, from prestart on (nil: not begun).
+	caught *run.SignalCatch
 }
 
 func (e *env) resolve() error {

@@ -26,6 +26,8 @@ func (e *env) prestart(args []string) *run.EarlyInit {
 	if !ok {
 		return nil
 	}
+	// run will catch these first thing; they are enabled while the init starts.
+	e.caught = run.StartCatchingSignals()
 	if err := e.resolve(); err != nil {
 		return nil // the action reports it
 	}

@@ -138,8 +138,39 @@ func (s *streams) wait() {
 // is being set up is lost; Supervise takes them from there (Stdio.Signals).
 func CatchSignals() chan os.Signal {
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	signal.Notify(sigs, forwarded...)
 	return sigs
+}
+
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+
+// SignalCatch is CatchSignals begun on a goroutine of its own, for a start that has other
+// work to do meanwhile: each signal os/signal enables is a round trip to the Go runtime's
+// signal-mask thread, several hundred microseconds for these seven while a container's
+// init is being started.
+type SignalCatch struct {
+	sigs chan os.Signal
+	done chan struct{}
+}
+
+// StartCatchingSignals begins CatchSignals.
+func StartCatchingSignals() *SignalCatch {
+	c := &SignalCatch{sigs: make(chan os.Signal, 16), done: make(chan struct{})}
+	go func() {
+		signal.Notify(c.sigs, forwarded...)
+		close(c.done)
+	}()
+	return c
+}
+
+// Signals waits until the signals are caught and returns what CatchSignals would; a nil
+// SignalCatch calls CatchSignals.
+func (c *SignalCatch) Signals() chan os.Signal {
+	if c == nil {
+		return CatchSignals()
+	}
+	<-c.done
+	return c.sigs
 }
 
 // forwardSignals passes the signals a user sends to sbx on to p (the container's init, or
