@@ -926,6 +926,9 @@ static int exec_error(const char *name, int e) {
 }
 
 static int start_process(struct process *p) {
+	// The supervisor starts the Go init for --init (run/initexe.go): this one never stays.
+	if (p->init)
+		return fail(125, "--init: this init cannot stay as PID 1; the Go init does");
 	if (p->tty && setup_tty(p->uid) < 0)
 		return -1;
 	for (long i = 0; i < p->nrlimits; i++) {
