@@ -196,16 +196,24 @@ const storeLayersDir = "store-layers.d"
 // `system reset`. It goes once no record needs the store (see UnmarkStoreLayers).
 const legacyStoreLayersMarker = "store-layers"
 
-// MarkStoreLayers records that container id is getting a layer in the store.
+// MarkStoreLayers records that container id is getting a layer in the store, and which
+// process gives it one (its state.Process), so that a crash between the layer and the
+// record can be told from a start under way (OrphanedStoreLayers).
 func (cs *Containers) MarkStoreLayers(id string) error {
 	dir := filepath.Join(cs.Dir, storeLayersDir)
+	self, _ := state.Self()
+	maker := fmt.Sprintf("%d %d\n", self.PID, self.Start)
 	for {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		f, err := os.OpenFile(filepath.Join(dir, id), os.O_CREATE|os.O_WRONLY, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, id), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err == nil {
-			return f.Close()
+			_, err = f.WriteString(maker)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			return err
 		}
 		// The removal of the last other marker took the directory away in between.
 		if !errors.Is(err, os.ErrNotExist) {
@@ -237,6 +245,52 @@ func (cs *Containers) UnmarkStoreLayers(id string) {
 		}
 	}
 	os.Remove(legacy)
+}
+
+// orphanAge is how old a marker of an earlier build (one without its maker) must be to
+// count as a crash's: a start writes its record milliseconds after its marker.
+const orphanAge = 10 * time.Minute
+
+// OrphanedStoreLayers lists the containers whose layer may be in the store with no record
+// to remove it by: the process that made the marker is gone and wrote no record (it was
+// killed between the two), or, for a marker without its maker, no record came in
+// orphanAge.
+func (cs *Containers) OrphanedStoreLayers() []string {
+	dir := filepath.Join(cs.Dir, storeLayersDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		id := e.Name()
+		if len(id) != 64 || cs.hasRecord(id) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, id))
+		if err != nil {
+			continue
+		}
+		var maker state.Process
+		if n, _ := fmt.Sscanf(string(data), "%d %d", &maker.PID, &maker.Start); n == 2 {
+			if maker.Alive() {
+				continue
+			}
+		} else if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < orphanAge {
+			continue
+		}
+		// Looked at again now that the maker is known gone: it may have written the
+		// record before it went.
+		if !cs.hasRecord(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (cs *Containers) hasRecord(id string) bool {
+	_, err := os.Lstat(cs.file(id))
+	return err == nil
 }
 
 // HasStoreLayers says whether a container may have its layer in the store.

@@ -2,9 +2,16 @@ package run
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/sbx-dev/sbx/state"
 )
 
 // An update that comes after (or waits through) a removal finds no record and leaves
@@ -134,5 +141,76 @@ func TestLegacyStoreLayersMarker(t *testing.T) {
 	cs.UnmarkStoreLayers(deep.ID)
 	if cs.HasStoreLayers() {
 		t.Fatal("the old marker stayed with no record needing the store")
+	}
+}
+
+// fakeLayers is a layer store that only records which containers' layers were deleted.
+type fakeLayers struct {
+	Layers
+	deleted []string
+}
+
+func (f *fakeLayers) Unmount(id string) error { return nil }
+func (f *fakeLayers) DeleteContainer(id string) error {
+	f.deleted = append(f.deleted, id)
+	return nil
+}
+
+// A start killed between a container's store layer and its record leaves a marker and a
+// layer with nothing to remove them by: the next listing removes both, and leaves the
+// markers of starts under way and of containers with a record.
+func TestOrphanedStoreLayersSwept(t *testing.T) {
+	cs := &Containers{Dir: filepath.Join(t.TempDir(), "containers")}
+	store := &fakeLayers{}
+	r := &Runtime{Containers: cs, OpenStore: func() (Layers, error) { return store, nil },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+
+	// A maker that is gone: a child that has exited and been reaped.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := state.Identify(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.PID = cmd.Process.Pid
+	orphan, underway, recorded := NewID(), NewID(), NewID()
+	for _, id := range []string{orphan, underway, recorded} {
+		if err := cs.MarkStoreLayers(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marker := filepath.Join(cs.Dir, storeLayersDir, orphan)
+	if err := os.WriteFile(marker, []byte(fmt.Sprintf("%d %d\n", dead.PID, dead.Start)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cs.dir(orphan), 0o700); err != nil { // the directory it had begun
+		t.Fatal(err)
+	}
+	if _, err := cs.CreateNamed(&Container{ID: recorded, Name: "recorded"}); err != nil {
+		t.Fatal(err)
+	}
+	// The recorded container's maker is gone too (a `sbx create` that has exited).
+	if err := os.WriteFile(filepath.Join(cs.Dir, storeLayersDir, recorded), []byte(fmt.Sprintf("%d %d\n", dead.PID, dead.Start)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := r.List(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(store.deleted, []string{orphan}) {
+		t.Fatalf("layers deleted: %v, want only the orphan's", store.deleted)
+	}
+	if _, err := os.Lstat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the orphan's marker is still there (%v)", err)
+	}
+	if _, err := os.Lstat(cs.dir(orphan)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the orphan's directory is still there (%v)", err)
+	}
+	for _, id := range []string{underway, recorded} {
+		if _, err := os.Lstat(filepath.Join(cs.Dir, storeLayersDir, id)); err != nil {
+			t.Errorf("a marker that is not an orphan's went: %v", err)
+		}
 	}
 }

@@ -131,8 +131,10 @@ func abandoned(c *Container) bool {
 	return c.State.Status == StatusCreated && c.Host.AutoRemove && c.State.Starter.PID != 0 && !c.State.Starter.Alive()
 }
 
-// List returns all containers, reconciled.
+// List returns all containers, reconciled, and sweeps up after starts that died between a
+// container's store layer and its record (sweepOrphanedLayers).
 func (r *Runtime) List() ([]*Container, error) {
+	r.sweepOrphanedLayers()
 	all, err := r.Containers.List()
 	if err != nil {
 		return nil, err
@@ -144,6 +146,31 @@ func (r *Runtime) List() ([]*Container, error) {
 		}
 	}
 	return out, nil
+}
+
+// sweepOrphanedLayers removes what a start killed between giving a container its layer in
+// the store and writing its record left behind: the layer, the directory it had begun,
+// and the marker, which would otherwise keep every container command in the full program
+// (see Containers.OrphanedStoreLayers). Only programs with the store see such markers: the
+// lite one hands those commands over.
+func (r *Runtime) sweepOrphanedLayers() {
+	ids := r.Containers.OrphanedStoreLayers()
+	if len(ids) == 0 {
+		return
+	}
+	s, err := r.Store()
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		s.Unmount(id)
+		if err := s.DeleteContainer(id); err != nil {
+			r.Logger.Debug("removing an orphaned container layer", "id", id, "err", err)
+			continue
+		}
+		os.RemoveAll(r.Containers.dir(id))
+		r.Containers.UnmarkStoreLayers(id)
+	}
 }
 
 // Find resolves a container reference, reconciled.
