@@ -11,6 +11,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/sbx-dev/sbx/run"
 	"github.com/sbx-dev/sbx/userns"
 )
 
@@ -35,6 +36,9 @@ func usageError(c *ucli.Context, msg string) error {
 // full program here: NewApp does not return then, unless that fails (err).
 func NewApp(o Options, args []string) (app *App, done func(), err error) {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, foreground := guessRun(args, runValueFlags()); foreground {
+		run.ReleaseMainThread()
+	}
 	// serves only reads files: a holder the constructor started is finished after it,
 	// before anything starts a process (see userns.CompleteHolder).
 	serves := e.serves(args)

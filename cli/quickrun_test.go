@@ -132,6 +132,11 @@ func TestQuickRunReadsAsUrfave(t *testing.T) {
 		}
 		q, _, ok := quickRun(args)
 		if !ok {
+			if _, foreground := guessRun(args, runValueFlags()); foreground {
+				if got, err := urfaveRun(args); err == nil && got["detach"] == true {
+					t.Errorf("%q: guessRun takes it for a foreground run, urfave reads -d", args)
+				}
+			}
 			continue
 		}
 		quick++
@@ -148,6 +153,11 @@ func TestQuickRunReadsAsUrfave(t *testing.T) {
 
 func compare(t *testing.T, args []string, q *quickFlags) {
 	t.Helper()
+	// A line guessRun takes for a foreground run lets the main goroutine off the main
+	// thread (run.ReleaseMainThread), which a detached supervisor needs: never detached.
+	if _, foreground := guessRun(args, runValueFlags()); foreground && q.Bool("detach") {
+		t.Errorf("%q: guessRun takes it for a foreground run, quickRun reads -d", args)
+	}
 	want, err := urfaveRun(args)
 	if err != nil {
 		t.Errorf("%q: quickRun reads it, urfave refuses it: %v", args, err)

@@ -546,15 +546,29 @@ func init() {
 	runtime.LockOSThread()
 }
 
+// ReleaseMainThread lets the main goroutine off the main thread, in a command that never
+// hands a supervisor over (a foreground run, whose init starts from a keeper thread of its
+// own). While the main goroutine is locked, Go starts every new thread through its
+// template thread, one more wake-up each, which cost a container's start about 0.2 ms
+// (0.3 ms rootless; interleaved A/B, 300 pairs). Call it from the main goroutine.
+func ReleaseMainThread() { runtime.UnlockOSThread() }
+
 // startKeepingThread starts cmd from the main thread when called on it, else from a new
 // keeper thread.
 func startKeepingThread(cmd *exec.Cmd) (*keeper, error) {
+	// Locked first: a goroutine that merely runs on the main thread now (the main one, once
+	// ReleaseMainThread let it go, or any other) could fork from another thread a moment
+	// later, one that a goroutine ending locked (netns) may take down, and the init with it.
+	runtime.LockOSThread()
 	if unix.Gettid() == unix.Getpid() {
-		if err := cmd.Start(); err != nil {
+		err := cmd.Start()
+		runtime.UnlockOSThread()
+		if err != nil {
 			return nil, err
 		}
 		return &keeper{pid: cmd.Process.Pid, main: true}, nil
 	}
+	runtime.UnlockOSThread()
 	k := &keeper{done: make(chan struct{})}
 	started := make(chan error)
 	go func() {
