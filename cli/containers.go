@@ -92,6 +92,7 @@ func createFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs: DEST[:OPTIONS]"},
 		&ucli.BoolFlag{Name: "privileged", Usage: "all capabilities, no seccomp, no masked paths"},
 		&ucli.StringSliceFlag{Name: "cap-add", Usage: "add Linux capabilities"},
+		&ucli.StringSliceFlag{Name: "group-add", Usage: "add supplementary groups to join (a name in the image's /etc/group, or a gid)"},
 		&ucli.StringSliceFlag{Name: "cap-drop", Usage: "drop Linux capabilities"},
 		&ucli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges[=false], seccomp=unconfined|PROFILE.json"},
 		&ucli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that forwards signals and reaps processes"},
@@ -127,7 +128,8 @@ func createOptions(c runFlags) (run.CreateOptions, error) {
 		Hostname: c.String("hostname"), Tty: c.Bool("tty"), OpenStdin: c.Bool("interactive"),
 		AutoRemove: c.Bool("rm"), ReadOnly: c.Bool("read-only"), Privileged: c.Bool("privileged"),
 		CapAdd: c.StringSlice("cap-add"), CapDrop: c.StringSlice("cap-drop"), Init: c.Bool("init"),
-		Network: c.String("network"), Userns: c.String("userns"), ExtraHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
+		GroupAdd: c.StringSlice("group-add"),
+		Network:  c.String("network"), Userns: c.String("userns"), ExtraHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
 		DNSSearch: c.StringSlice("dns-search"), StopSignal: c.String("stop-signal"),
 		StopTimeout: c.Int("stop-timeout"), Rootfs: c.String("rootfs"), PidsLimit: c.Int64("pids-limit"),
 	}

@@ -55,6 +55,7 @@ type hostConfigJSON struct {
 	Privileged       bool
 	ReadonlyRootfs   bool
 	CapAdd, CapDrop  []string
+	GroupAdd         []string
 	SecurityOpt      []string
 	Init             bool
 	Tmpfs            map[string]string
@@ -144,7 +145,7 @@ func toContainerJSON(rt *run.Runtime, c *run.Container) containerJSON {
 		},
 		HostConfig: hostConfigJSON{
 			NetworkMode: c.Host.NetworkMode, AutoRemove: c.Host.AutoRemove, Privileged: c.Host.Privileged,
-			ReadonlyRootfs: c.Host.ReadOnly, CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Init: c.Host.Init,
+			ReadonlyRootfs: c.Host.ReadOnly, CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, GroupAdd: c.Host.GroupAdd, Init: c.Host.Init,
 			Memory: c.Host.Memory, NanoCpus: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit,
 			ExtraHosts: c.Host.ExtraHosts, Dns: c.Host.DNS, DnsSearch: c.Host.DNSSearch, Tmpfs: map[string]string{},
 		},

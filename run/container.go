@@ -71,7 +71,8 @@ type Host struct {
 	Privileged  bool     `toml:"privileged"`
 	CapAdd      []string `toml:"cap_add"`
 	CapDrop     []string `toml:"cap_drop"`
-	Caps        []string `toml:"caps"` // resolved
+	Caps        []string `toml:"caps"`      // resolved
+	GroupAdd    []string `toml:"group_add"` // --group-add: names or gids, resolved at each start and exec
 	NoNewPrivs  bool     `toml:"no_new_privileges"`
 	Seccomp     string   `toml:"seccomp"`
 	Init        bool     `toml:"init"`

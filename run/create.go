@@ -34,6 +34,7 @@ type CreateOptions struct {
 	Privileged  bool
 	CapAdd      []string
 	CapDrop     []string
+	GroupAdd    []string // supplementary groups: names in the image's /etc/group, or gids
 	Security    spec.Security
 	Init        bool
 	Network     string
@@ -197,7 +198,7 @@ func (r *Runtime) Create(o CreateOptions) (*Container, error) {
 		},
 		Host: Host{
 			Rootfs: o.Rootfs, AutoRemove: o.AutoRemove, ReadOnly: o.ReadOnly, Privileged: o.Privileged,
-			CapAdd: o.CapAdd, CapDrop: o.CapDrop, Caps: caps,
+			CapAdd: o.CapAdd, CapDrop: o.CapDrop, Caps: caps, GroupAdd: o.GroupAdd,
 			NoNewPrivs: o.Security.NoNewPrivileges, Seccomp: o.Security.Seccomp, Init: o.Init,
 			NetworkMode: mode, Timeout: Duration{o.Timeout}, Links: linkList, PublishAll: o.PublishAll,
 			StopTimeout: o.StopTimeout, ExtraHosts: o.ExtraHosts, DNS: o.DNS, DNSSearch: o.DNSSearch,

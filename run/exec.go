@@ -159,15 +159,7 @@ func (r *Runtime) execProcess(c *Container, o ExecOptions) (*proto.Process, erro
 	}
 	// The container's own account files, read through its root.
 	root := "/proc/" + strconv.Itoa(c.State.Pid.PID) + "/root"
-	passwd, _ := openIn(root, "/etc/passwd")
-	group, _ := openIn(root, "/etc/group")
-	u, err := spec.ResolveUser(user, readerOrNil(passwd), readerOrNil(group))
-	if passwd != nil {
-		passwd.Close()
-	}
-	if group != nil {
-		group.Close()
-	}
+	u, err := resolveUser(root, user, c.Host.GroupAdd)
 	if err != nil {
 		return nil, err
 	}

@@ -24,18 +24,33 @@ var (
 	}
 )
 
-// initConfig resolves everything the container init needs, now that the root filesystem
-// is mounted: the user from the image's /etc/passwd, the mounts, the security settings.
-func (r *Runtime) initConfig(c *Container, rootfs string, nw *netSetup) (*proto.Config, error) {
-	passwd, _ := openIn(rootfs, "/etc/passwd")
-	group, _ := openIn(rootfs, "/etc/group")
-	u, err := spec.ResolveUser(c.Config.User, readerOrNil(passwd), readerOrNil(group))
+// resolveUser is -u (user) and --group-add (groupAdd) as the container's account files
+// under root say.
+func resolveUser(root, user string, groupAdd []string) (spec.User, error) {
+	passwd, _ := openIn(root, "/etc/passwd")
+	group, _ := openIn(root, "/etc/group")
+	u, err := spec.ResolveUser(user, readerOrNil(passwd), readerOrNil(group))
 	if passwd != nil {
 		passwd.Close()
 	}
 	if group != nil {
 		group.Close()
 	}
+	if err != nil || len(groupAdd) == 0 {
+		return u, err
+	}
+	group, _ = openIn(root, "/etc/group")
+	err = spec.AddGroups(&u, groupAdd, readerOrNil(group))
+	if group != nil {
+		group.Close()
+	}
+	return u, err
+}
+
+// initConfig resolves everything the container init needs, now that the root filesystem
+// is mounted: the user from the image's /etc/passwd, the mounts, the security settings.
+func (r *Runtime) initConfig(c *Container, rootfs string, nw *netSetup) (*proto.Config, error) {
+	u, err := resolveUser(rootfs, c.Config.User, c.Host.GroupAdd)
 	if err != nil {
 		return nil, err
 	}

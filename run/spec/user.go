@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -119,6 +120,38 @@ func ResolveUser(spec string, passwd, group io.Reader) (User, error) {
 		}
 	}
 	return u, nil
+}
+
+// AddGroups is --group-add: each of add, a group name in the container's /etc/group (group,
+// nil when it has none) or a numeric gid, joins u's supplementary groups, once.
+func AddGroups(u *User, add []string, group io.Reader) error {
+	if len(add) == 0 {
+		return nil
+	}
+	var groups []groupEntry
+	if group != nil {
+		var err error
+		if groups, err = readGroup(group); err != nil {
+			return fmt.Errorf("cannot read the container's /etc/group: %v", err)
+		}
+	}
+	for _, a := range add {
+		gid, isGID, err := parseID(a)
+		if err != nil {
+			return fmt.Errorf("invalid --group-add %q: gid %s", a, err)
+		}
+		if !isGID {
+			i := slices.IndexFunc(groups, func(g groupEntry) bool { return g.name == a })
+			if i < 0 {
+				return fmt.Errorf("unable to find group %s: no matching entries in group file", a)
+			}
+			gid = groups[i].gid
+		}
+		if !slices.Contains(u.AdditionalGIDs, gid) {
+			u.AdditionalGIDs = append(u.AdditionalGIDs, gid)
+		}
+	}
+	return nil
 }
 
 // parseID reports whether s is numeric and, if so, its value; numbers outside 0..maxID

@@ -3,6 +3,7 @@ package spec
 import (
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,38 @@ func TestResolveUser(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAddGroups(t *testing.T) {
+	group := "root:x:0:\nwheel:x:10:alice\nstaff:x:50:\n"
+	for _, tc := range []struct {
+		add     []string
+		start   []uint32
+		want    []uint32
+		wantErr string
+	}{
+		{add: []string{"10", "staff", "10"}, start: []uint32{}, want: []uint32{10, 50}},
+		{add: []string{"wheel", "4711"}, start: []uint32{10}, want: []uint32{10, 4711}},
+		{add: nil, start: []uint32{10}, want: []uint32{10}},
+		{add: []string{"nosuch"}, wantErr: "unable to find group nosuch"},
+		{add: []string{"-1"}, wantErr: "invalid --group-add"},
+	} {
+		u := User{AdditionalGIDs: tc.start}
+		err := AddGroups(&u, tc.add, strings.NewReader(group))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("AddGroups(%q) = %v, want an error with %q", tc.add, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(u.AdditionalGIDs, tc.want) {
+			t.Errorf("AddGroups(%q) = %v, %v; want %v", tc.add, u.AdditionalGIDs, err, tc.want)
+		}
+	}
+	// No /etc/group: gids only.
+	u := User{}
+	if err := AddGroups(&u, []string{"5"}, nil); err != nil || !slices.Equal(u.AdditionalGIDs, []uint32{5}) {
+		t.Errorf("without a group file: %v, %v", u.AdditionalGIDs, err)
 	}
 }

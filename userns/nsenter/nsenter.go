@@ -724,7 +724,7 @@ int sbx_detach_fd = -1;
 // there keeps the two lists equal).
 const char *sbx_run_value_flags[] = {
 	"add-host", "cap-add", "cap-drop", "cpus", "dns", "dns-search", "entrypoint", "env", "e",
-	"env-file", "expose", "hostname", "h", "label", "l", "link", "memory", "m", "mount", "name",
+	"env-file", "expose", "group-add", "hostname", "h", "label", "l", "link", "memory", "m", "mount", "name",
 	"network", "net", "pids-limit", "publish", "p", "rootfs", "security-opt", "stop-signal",
 	"stop-timeout", "timeout", "tmpfs", "ulimit", "user", "u", "userns", "volume", "v",
 	"volumes-from", "workdir", "w", NULL,
