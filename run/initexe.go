@@ -10,10 +10,9 @@ import (
 
 // initExecutable names the program the supervisor starts as a container's init: the C
 // init embedded in sbx (package initbin), or the small Go one, which start in a fraction of
-// the time sbx takes, or else sbx itself. The C init is used from its file only: where
-// none can be written, the Go init's memfd serves, as before there was a C one. The small init is executed from its file in the user's runtime
-// directory (InitDir), written once per build and boot; without one, from a memfd filled
-// for this start. The
+// the time sbx takes, or else sbx itself. A small init is executed from its file in the
+// user's runtime directory (InitDir), written once per build and boot; without one, the Go
+// init from a memfd filled for this start (the C one is used from its file only). The
 // caller closes f (a nil *os.File when there is no memfd, whose Close is a harmless error)
 // once the init has started.
 //

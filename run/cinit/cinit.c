@@ -8,9 +8,8 @@
 // takes about 0.8 ms longer to start than a static C one on a small machine (its runtime,
 // threads and page faults), time the supervisor's own work then also shares two cores with.
 //
-// Keep it equal to initproc: the testscripts run every container through this program and
-// --init ones through the Go one, and proto's codec test holds the message form. The
-// config arrives in proto's binary form (run/proto/codec.go): varints, strings with their
+// Keep it equal to initproc: the testscripts run every container through this program, and
+// --init ones through the Go one (sbx itself). The config arrives in proto's binary form (run/proto/codec.go): varints, strings with their
 // length, lists with their count plus one (0 for nil). Errors go back as proto.Message
 // JSON ({"Error":...,"ExitCode":N}), worded as initproc words them.
 #define _GNU_SOURCE

@@ -39,7 +39,7 @@ func InDir(dir string) (string, error) {
 
 // CInDir is InDir for the C init (run/cinit): a static C program starts about 0.8 ms
 // sooner than the Go init, on the path of every container start. It does what the Go
-// init does, but stay as a reaping PID 1 (--init). "" when this build has none.
+// init does, except stay as a reaping PID 1 (--init). "" when this build has none.
 func CInDir(dir string) (string, error) {
 	if len(cprogram) == 0 {
 		return "", nil
