@@ -36,7 +36,9 @@ func usageError(c *ucli.Context, msg string) error {
 // full program here: NewApp does not return then, unless that fails (err).
 func NewApp(o Options, args []string) (app *App, done func(), err error) {
 	e := &env{opts: o, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if _, foreground := guessRun(args, runValueFlags()); foreground {
+	// What a foreground `sbx run` is to start, read off the line once (see prestart).
+	guess, foreground := guessRun(args, runValueFlags())
+	if foreground {
 		run.ReleaseMainThread()
 	}
 	// serves only reads files: a holder the constructor started is finished after it,
@@ -46,7 +48,9 @@ func NewApp(o Options, args []string) (app *App, done func(), err error) {
 	if !serves {
 		return nil, nil, e.handover(args)
 	}
-	e.early = e.prestart(args)
+	if foreground {
+		e.early = e.prestart(guess)
+	}
 	done = func() { e.early.Discard() }
 	if q, debug, ok := quickRun(args); ok {
 		return &App{quick: func(ctx context.Context) error {

@@ -12,18 +12,14 @@ import (
 // prestart starts the init of the container a foreground `sbx run` is about to create
 // before its command line is even parsed: the init's new namespaces and its program's
 // start then overlap building the app, the parse and the creation, instead of only the
-// creation (run.Runtime.StartEarly). The flags the init depends on are read off args by
-// guessRun; the run action keeps the init only when the parsed options say the same
+// creation (run.Runtime.StartEarly). o is what guessRun read off the command line (NewApp
+// reads it once); the run action keeps the init only when the parsed options say the same
 // (run.EarlyInit.Suits), and a wrong guess costs an init started and killed, never a
 // wrong container. It returns nil when there is nothing to start.
-func (e *env) prestart(args []string) *run.EarlyInit {
+func (e *env) prestart(o run.CreateOptions) *run.EarlyInit {
 	// Only inside the holder already (the constructor joined it): a command that still
 	// has to enter re-executes sbx, which no init started here would survive.
 	if !userns.Inside() {
-		return nil
-	}
-	o, ok := guessRun(args, runValueFlags())
-	if !ok {
 		return nil
 	}
 	// run will catch these first thing; they are enabled while the init starts.
