@@ -29,6 +29,8 @@ func (e *env) netConfig() run.NetConfig {
 		Outbound: e.cfg.Network.Outbound,
 		MTU:      e.cfg.Network.MTU,
 		Default:  e.cfg.Network.Default,
+		// Published ports are handed to the servers that bind them unless the config says not.
+		RelayPorts: e.cfg.Network.RelayPorts,
 		HolderPID: func() (int, error) {
 			rec, err := userns.Current(e.paths.RuntimeDir)
 			return rec.PID, err

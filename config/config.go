@@ -43,6 +43,11 @@ type Network struct {
 	ICC bool `toml:"icc"`
 	// Subnet is the IPv4 CIDR of the default bridge.
 	Subnet string `toml:"subnet"`
+	// RelayPorts keeps every published TCP port on the supervisor's relay. By default a
+	// server that binds a published port is handed the host's listener instead (see
+	// netns/binds.go): loopback speed and the clients' own addresses, but connections from
+	// the container's side reach it from the host's loopback.
+	RelayPorts bool `toml:"relay_ports"`
 }
 
 // Allowed values, kept in one place so Validate's messages list exactly what

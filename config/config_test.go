@@ -64,6 +64,7 @@ driver = "fuse-overlayfs"
 
 [network]
 outbound = "pasta"
+relay_ports = true
 `)
 	missing := filepath.Join(dir, "missing.toml")
 
@@ -80,6 +81,7 @@ outbound = "pasta"
 	want.Network.MTU = 1500
 	want.Network.ICC = false // a false from an earlier file survives
 	want.Network.Outbound = "pasta"
+	want.Network.RelayPorts = true
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("cfg = %+v\nwant  %+v", cfg, want)
 	}

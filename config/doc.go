@@ -61,4 +61,5 @@
 //	mtu = 65520                 # 576-65535
 //	icc = true
 //	subnet = "10.88.0.0/16"     # IPv4 CIDR of the default bridge
+//	relay_ports = false         # true: published TCP ports are never handed to servers
 package config

@@ -31,8 +31,12 @@ type Port struct {
 // are released when the supervisor exits. A TCP connection keeps the client's address where
 // it can (see dialAs); UDP flows come from the gateway's address.
 //
-// A forwarder whose ports are all TCP can instead be handed to the idle supervisor (package
-// run/idlesup), which relays the same listeners in C (see Handoff); UDP is served in Go only.
+// A TCP port's listener is handed to the server in the container that binds the port,
+// when the init sends the container's binds here (ServeBinds, binds.go); the relay serves
+// the port until then, and for good where that cannot be.
+//
+// The forwarder can instead be handed to the idle supervisor (package run/idlesup), which
+// relays the same listeners and hands them over in C (see Handoff).
 type Forwarder struct {
 	space  *Space
 	target netip.Addr
@@ -44,8 +48,14 @@ type Forwarder struct {
 }
 
 type tcpPort struct {
-	ln   *net.TCPListener
-	port int // the container's
+	ln   *net.TCPListener // the relay's; nil once handed to a server (binds.go)
+	port int              // the container's
+	// held is the host's listener once handed to a server, kept; hostDial is where a
+	// connection to the port on the host is made from here; inside is the container's own
+	// socket for the port, of the last server that was handed it.
+	held     heldFD // -1 until then
+	hostDial string
+	inside   *net.TCPListener
 }
 
 type udpPort struct {
@@ -83,12 +93,20 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 			}
 			p.HostPort = ln.Addr().(*net.TCPAddr).Port
 			f.closer[ln] = true
-			f.tcp = append(f.tcp, tcpPort{ln.(*net.TCPListener), p.ContainerPort})
+			dial := p.HostIP
+			if ip, err := netip.ParseAddr(dial); dial == "" || (err == nil && ip.IsUnspecified()) {
+				dial = "127.0.0.1" // every address listens to both families
+			}
+			f.tcp = append(f.tcp, tcpPort{ln: ln.(*net.TCPListener), port: p.ContainerPort, held: -1,
+				hostDial: net.JoinHostPort(dial, strconv.Itoa(p.HostPort))})
 		}
 		bound = append(bound, p)
 	}
 	return f, bound, nil
 }
+
+// TCP reports whether a TCP port is published.
+func (f *Forwarder) TCP() bool { return len(f.tcp) > 0 }
 
 // Serve starts relaying every port in this process.
 func (f *Forwarder) Serve() {
@@ -285,7 +303,12 @@ func (f *Forwarder) relayTCP(client *net.TCPConn, port int) {
 		client.Close() // the client sees the connection closed, as with docker's proxy
 		return
 	}
-	upstream := up.(*net.TCPConn)
+	f.splice(client, up.(*net.TCPConn))
+}
+
+// splice moves the bytes between two connections until both directions end, then closes
+// them.
+func (f *Forwarder) splice(client, upstream *net.TCPConn) {
 	if !f.track(client) || !f.track(upstream) {
 		client.Close()
 		upstream.Close()

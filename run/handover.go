@@ -40,8 +40,10 @@ const envIdle = "_SBX_IDLE"
 //
 // Published ports cross too: the listening sockets, TCP and UDP (bound in the host's network
 // namespace, and staying there), the bridge namespace the idle supervisor enters to dial
-// the container, and the outbound device that decides whether a client's address is kept.
-func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File, ls []netns.Listener, ns *os.File, outbound string) error {
+// the container, and the outbound device that decides whether a client's address is kept,
+// and the init's bind listener, with which servers that bind a published port are handed
+// its host listener (netns/binds.go).
+func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File, ls []netns.Listener, ns *os.File, outbound string, binds *os.File) error {
 	if !k.main {
 		return errors.New("the supervisor does not run on the main thread")
 	}
@@ -88,6 +90,10 @@ func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter
 		}
 		if len(udp) > 0 {
 			spec += ",udp=" + strings.Join(udp, "+")
+		}
+		if binds != nil {
+			spec += fmt.Sprintf(",binds=%d", binds.Fd())
+			fds = append(fds, int(binds.Fd()))
 		}
 		// The outbound device's name is last: it is the one field that is not a number.
 		spec += ",outbound=" + outbound

@@ -20,6 +20,8 @@ type NetConfig struct {
 	Outbound string // slirp4netns or pasta
 	MTU      int
 	Default  string // the network of a container given none
+	// RelayPorts keeps published TCP ports on the relay (config network.relay_ports).
+	RelayPorts bool
 	// HolderPID returns the namespace holder's pid (its lifeline ends the outbound helper).
 	HolderPID func() (int, error)
 }

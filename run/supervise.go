@@ -289,6 +289,8 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	// The init sets up its root filesystem while the network is attached here; it waits
 	// for the word that its interfaces are in place before it starts the command.
 	cfg.WaitNetwork = nw != nil
+	// Binds of published TCP ports come here, to be handed the host's listener.
+	cfg.BindNotify = nw != nil && nw.fwd != nil && nw.fwd.TCP() && !r.Net.RelayPorts
 	if rootTree != nil {
 		sendFDs = append(sendFDs, int(rootTree.Fd())) // last, as Config.RootfsTree says
 	}
@@ -312,6 +314,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		}
 		return nil
 	})
+	var binds *os.File // the init's bind listener (Config.BindNotify)
 	for {
 		var m proto.Message
 		files, err := proto.Receive(hostConn{syncConn}, &m)
@@ -340,6 +343,10 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		if m.Stage == proto.StagePTY && len(files) > 0 {
 			st.master = files[0]
 		}
+		if m.Stage == proto.StageBindNotify && len(files) > 0 {
+			binds = files[0]
+			defer binds.Close()
+		}
 	}
 	started(nil)
 
@@ -356,7 +363,7 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 		}
 		err := errors.New("the bridge namespace cannot be entered")
 		if ls, ns, outbound, ok := handoff(fwd); ok {
-			err = r.handOver(keeper, c, st, logw, stdio.Ready, stdio.Hold, ls, ns, outbound)
+			err = r.handOver(keeper, c, st, logw, stdio.Ready, stdio.Hold, ls, ns, outbound, binds)
 		}
 		r.Logger.Debug("keeping the Go supervisor", "id", c.ID, "err", err)
 		if stdio.Ready != nil {
@@ -366,6 +373,9 @@ func (r *Runtime) supervise(c *Container, stdio Stdio, started Started) (int, er
 	}
 	if nw != nil && nw.fwd != nil {
 		nw.fwd.Serve()
+		if binds != nil {
+			nw.fwd.ServeBinds(binds)
+		}
 	}
 	st.copy(stdio, logw)
 	var timedOut atomic.Bool // set by the timer's goroutine

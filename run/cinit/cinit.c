@@ -18,11 +18,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +305,7 @@ struct config {
 	int devpts_gid;
 	int rootfs_tree, tree;
 	int wait_network;
+	int bind_notify;
 };
 
 // decode is proto's Config.UnmarshalBinary (Process.decode first).
@@ -361,6 +364,7 @@ static int decode(const unsigned char *b, size_t n, struct config *c) {
 	c->devpts_gid = (int)d_int(&d);
 	c->rootfs_tree = d_uint(&d) != 0;
 	c->wait_network = d_uint(&d) != 0;
+	c->bind_notify = d_uint(&d) != 0;
 	return d.bad || d.n != 0 ? -1 : 0;
 }
 
@@ -986,6 +990,38 @@ static int start_process(struct process *p) {
 	return exec_error(p->args[0], errno);
 }
 
+// bind_notify sends every bind(2) of the container's processes to the supervisor: it
+// installs a seccomp filter that turns them into user notifications and sends the
+// supervisor the filter's listener (proto.Config.BindNotify). The init holds every
+// capability here, which installing a filter without no_new_privs takes. Where the kernel
+// or the architecture cannot, it sends nothing, and the supervisor relays the ports.
+static int bind_notify(void) {
+#if defined(__x86_64__)
+#define SBX_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SBX_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef SBX_AUDIT_ARCH
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SBX_AUDIT_ARCH, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bind, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		return 0;
+	int r = send_msg("bind-notify", NULL, 0, fd);
+	close(fd);
+	if (r < 0)
+		return fail(125, "sending the bind listener: %s", es(errno));
+#endif
+	return 0;
+}
+
 static int run(struct config *c) {
 	if (c->join_net != 0) {
 		if (setns(c->join_net, CLONE_NEWNET) < 0)
@@ -1010,6 +1046,8 @@ static int run(struct config *c) {
 		if (!strstr(buf, "\"Stage\":\"network\""))
 			return fail(125, "waiting for the network: <nil>");
 	}
+	if (c->bind_notify && bind_notify() < 0)
+		return -1;
 	return start_process(&c->p);
 }
 

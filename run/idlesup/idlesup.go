@@ -20,6 +20,10 @@
 //     the outbound device (asked of the kernel per connection), and its bytes move by
 //     splice through a pipe per direction. A UDP port gets a socket per client address
 //     (a flow, closed after two minutes without traffic), from the gateway's address;
+//   - it hands a published TCP port's listener to the server in the container that binds
+//     the port, as the Go supervisor does (netns/binds.go), and relays what reaches the
+//     container's own socket for the port to the host's; a thread of its own, which stays in
+//     the host's network namespace, makes the sockets for that;
 //   - once the init has exited and the output is drained, it re-executes sbx in Go,
 //     `sbx __finish ID STATUS`, which records the exit and releases what the container held
 //     exactly as the Go supervisor does (run.Runtime.FinishDetached).
@@ -32,12 +36,12 @@
 // alone here.
 //
 // _SBX_IDLE is id=ID,pid=N,out=FD,err=FD,log=FD[,ready=FD][,deadline=NS,sig=N,grace=NS]
-// [,netns=FD[,tcp=FD@IP:PORT+FD@IP:PORT...][,udp=FD@IP:PORT+...],outbound=NAME]: the
-// container, its init, the
-// output descriptors (err=-1 with a pty), the log (opened O_APPEND), the starter's pipe,
-// closed once running, for --timeout the absolute CLOCK_MONOTONIC deadline, the stop signal
-// and the stop timeout, and for published ports the bridge namespace, each listener with the
-// container's address and port it leads to, and the outbound device's name. The Go side blocks the
+// [,netns=FD[,tcp=FD@IP:PORT+FD@IP:PORT...][,udp=FD@IP:PORT+...][,binds=FD],outbound=NAME]:
+// the container, its init, the output descriptors (err=-1 with a pty), the log (opened
+// O_APPEND), the starter's pipe, closed once running, for --timeout the absolute
+// CLOCK_MONOTONIC deadline, the stop signal and the stop timeout, and for published ports
+// the bridge namespace, each listener with the container's address and port it leads to,
+// the init's bind listener, and the outbound device's name. The Go side blocks the
 // signals handled here before it executes us, so none is lost or fatal in between.
 //
 // Import this package for its side effect from main only.
@@ -52,7 +56,9 @@ package idlesup
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -62,6 +68,9 @@ package idlesup
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -293,6 +302,14 @@ static int sbx_idle_id_of(const char *spec) {
 struct sbx_fwd_listener {
 	int fd;
 	struct sockaddr_in target;
+	// For a TCP port: whether fd was handed to a server in the container (see sbx_bind),
+	// its family, where a connection to it is made from here, and the container's own
+	// socket for the port, of the last server that was handed it (or -1).
+	int given;
+	int family;
+	struct sockaddr_storage dial;
+	socklen_t diallen;
+	int inside;
 };
 
 // One direction of a connection: from src through the pipe to dst.
@@ -309,6 +326,7 @@ struct sbx_fwd_conn {
 	uint32_t gen;          // tells a stale event from one for the slot's next connection
 	int connecting;        // 1: up's connect is in progress
 	int transparent;       // up is bound to the client's address
+	int inside;            // from the container's own socket to the host's port
 	long long deadline;    // of the connect
 	struct sockaddr_in from; // the client's address, when it is kept
 	struct sbx_fwd_listener *l;
@@ -349,7 +367,7 @@ static struct sbx_udp_flow sbx_udp_flows[SBX_UDP_MAX];
 static int sbx_udp_max, sbx_udp_live, sbx_udp_hi;
 static char sbx_udp_buf[65536];
 
-enum { SBX_EV_LISTENER = 1, SBX_EV_CONN = 2, SBX_EV_UDP = 3, SBX_EV_FLOW = 4 };
+enum { SBX_EV_LISTENER = 1, SBX_EV_CONN = 2, SBX_EV_UDP = 3, SBX_EV_FLOW = 4, SBX_EV_INSIDE = 5, SBX_EV_BINDS = 6 };
 
 static uint64_t sbx_fwd_tag(int kind, int idx, uint32_t gen) {
 	return (uint64_t)gen << 32 | (uint64_t)kind << 24 | (uint64_t)idx;
@@ -398,6 +416,236 @@ static int sbx_fwd_parse(const char *spec, const char *key, struct sbx_fwd_liste
 	}
 }
 
+// ---- published ports handed to the servers that bind them (see netns/binds.go) ----
+//
+// The init sends the container's bind calls here (sbx_binds_fd, a seccomp listener). A
+// bind of a port published once, on the container's address or on any address, by a TCP
+// (or MPTCP) socket of the host listener's family, is carried out here on the caller's own
+// socket, and the host's listener is put in that socket's place: the server accepts the
+// host's connections itself. The listener stays open here too, for the next server that
+// binds the port. The container's socket stays bound where the server asked, and what
+// reaches it is relayed to the host's port (SBX_EV_INSIDE). Any other bind is left to the
+// kernel.
+//
+// Those relayed connections need sockets in the host's network namespace, which this
+// process left for the bridge namespace's (and, rootless, cannot enter again): a thread made
+// before that, still in the host's, makes them (sbx_host_socket).
+
+static int sbx_binds_fd = -1;
+static int sbx_host_req[2] = {-1, -1}, sbx_host_resp[2] = {-1, -1};
+
+static void *sbx_host_sockets(void *arg) {
+	(void)arg;
+	int family;
+	while (read(sbx_host_req[0], &family, sizeof family) == (ssize_t)sizeof family) {
+		int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (write(sbx_host_resp[1], &s, sizeof s) != (ssize_t)sizeof s && s >= 0)
+			close(s);
+	}
+	return NULL;
+}
+
+// sbx_host_start starts the thread that makes sockets in the host's namespace; 0 if it
+// could not.
+static int sbx_host_start(void) {
+	if (pipe2(sbx_host_req, O_CLOEXEC) < 0 || pipe2(sbx_host_resp, O_CLOEXEC) < 0)
+		return 0;
+	pthread_attr_t a;
+	pthread_t t;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int ok = pthread_create(&t, &a, sbx_host_sockets, NULL) == 0;
+	pthread_attr_destroy(&a);
+	return ok;
+}
+
+// sbx_host_socket is a new TCP socket (non-blocking) in the host's namespace, or -1.
+static int sbx_host_socket(int family) {
+	int s = -1;
+	if (sbx_host_req[1] < 0 || write(sbx_host_req[1], &family, sizeof family) != (ssize_t)sizeof family)
+		return -1;
+	while (read(sbx_host_resp[0], &s, sizeof s) < 0 && errno == EINTR)
+		;
+	return s;
+}
+
+static int sbx_notif_valid(uint64_t id) {
+	return ioctl(sbx_binds_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+static int sbx_getint(int fd, int level, int opt) {
+	int v = -1;
+	socklen_t l = sizeof v;
+	return getsockopt(fd, level, opt, &v, &l) == 0 ? v : -1;
+}
+
+// sbx_close_on_exec reports whether pid's descriptor fd closes on execve (its fdinfo).
+static int sbx_close_on_exec(pid_t pid, int fd) {
+	char path[64], buf[512], *w = path;
+	memcpy(w, "/proc/", 6);
+	w = sbx_idle_digits(w + 6, (unsigned long long)pid, 1);
+	memcpy(w, "/fdinfo/", 8);
+	*sbx_idle_digits(w + 8, (unsigned long long)fd, 1) = '\0';
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return 0;
+	ssize_t n = read(f, buf, sizeof buf - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strstr(buf, "flags:");
+	return p != NULL && (strtoul(p + 6, NULL, 8) & O_CLOEXEC) != 0;
+}
+
+// sbx_thread_group is the process (thread group) of thread tid (its status's Tgid).
+static pid_t sbx_thread_group(pid_t tid) {
+	char path[64], buf[1024], *w = path;
+	memcpy(w, "/proc/", 6);
+	w = sbx_idle_digits(w + 6, (unsigned long long)tid, 1);
+	memcpy(w, "/status", 8);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return tid;
+	ssize_t n = read(f, buf, sizeof buf - 1);
+	close(f);
+	if (n <= 0)
+		return tid;
+	buf[n] = '\0';
+	char *p = strstr(buf, "\nTgid:");
+	return p != NULL ? (pid_t)strtol(p + 6, NULL, 10) : tid;
+}
+
+// sbx_bind handles one bind call n: 0 leaves it to the kernel; 1 says it was carried out
+// here, with *err its errno (0 on success).
+static int sbx_bind(struct seccomp_notif *n, int *err) {
+	struct sockaddr_storage sa;
+	socklen_t len = (socklen_t)n->data.args[2];
+	if (n->data.nr != __NR_bind || len < sizeof(struct sockaddr_in) || len > sizeof sa)
+		return 0;
+	memset(&sa, 0, sizeof sa);
+	struct iovec local = {&sa, len}, remote = {(void *)(uintptr_t)n->data.args[1], len};
+	// The caller may have gone, and its pid been reused, between the two.
+	if (process_vm_readv((pid_t)n->pid, &local, 1, &remote, 1, 0) != (ssize_t)len || !sbx_notif_valid(n->id))
+		return 0;
+	// The address: any, or the container's own (every TCP port's target), maybe mapped.
+	uint16_t port;
+	struct in_addr v4;
+	int any;
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&sa;
+		port = a->sin_port;
+		v4 = a->sin_addr;
+		any = v4.s_addr == htonl(INADDR_ANY);
+	} else if (sa.ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&sa;
+		port = a->sin6_port;
+		any = IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr);
+		if (!any && !IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			return 0;
+		memcpy(&v4, a->sin6_addr.s6_addr + 12, 4);
+	} else
+		return 0;
+	if (sbx_fwd_nls == 0 || (!any && v4.s_addr != sbx_fwd_ls[0].target.sin_addr.s_addr))
+		return 0;
+	int idx = -1;
+	for (int i = 0; i < sbx_fwd_nls; i++) {
+		if (sbx_fwd_ls[i].target.sin_port != port)
+			continue;
+		if (idx >= 0)
+			return 0; // published more than once: the relay serves it
+		idx = i;
+	}
+	if (idx < 0)
+		return 0;
+	struct sbx_fwd_listener *l = &sbx_fwd_ls[idx];
+	// The caller may be a thread other than its process's first: pidfd_open takes that.
+	int pidfd = (int)syscall(SYS_pidfd_open, sbx_thread_group((pid_t)n->pid), 0);
+	if (pidfd < 0)
+		return 0;
+	int sock = (int)syscall(SYS_pidfd_getfd, pidfd, (int)n->data.args[0], 0);
+	close(pidfd);
+	if (sock < 0)
+		return 0;
+	int dom = sbx_getint(sock, SOL_SOCKET, SO_DOMAIN);
+	// Go's listeners ask for MPTCP (262) where the kernel has it; the host's TCP listener serves.
+	int proto = sbx_getint(sock, SOL_SOCKET, SO_PROTOCOL);
+	if (sbx_getint(sock, SOL_SOCKET, SO_TYPE) != SOCK_STREAM || (proto != IPPROTO_TCP && proto != 262) ||
+	    dom != sa.ss_family || dom != l->family || (dom == AF_INET6 && sbx_getint(sock, IPPROTO_IPV6, IPV6_V6ONLY) != 0)) {
+		close(sock);
+		return 0;
+	}
+	// The container's socket of the last server that was handed the port goes first: the
+	// new one is bound where it was.
+	if (l->inside >= 0)
+		close(l->inside); // leaves the epoll set with it
+	l->inside = -1;
+	// The caller's own bind, as it asked, on its own socket: its answer is the call's.
+	if (bind(sock, (struct sockaddr *)&sa, len) < 0) {
+		*err = errno;
+		close(sock);
+		return 1;
+	}
+	*err = 0;
+	// No more accepting here: the server takes the connections from now on, those already
+	// waiting too. The caller's file status flags become the listener's, and its descriptor
+	// keeps its close-on-exec flag.
+	if (!l->given)
+		epoll_ctl(sbx_fwd_ep, EPOLL_CTL_DEL, l->fd, NULL);
+	int fl = fcntl(sock, F_GETFL);
+	fcntl(l->fd, F_SETFL, fl < 0 ? 0 : fl & (O_NONBLOCK | O_ASYNC));
+	struct seccomp_notif_addfd add = {.id = n->id, .flags = SECCOMP_ADDFD_FLAG_SETFD, .srcfd = (uint32_t)l->fd,
+					  .newfd = (uint32_t)n->data.args[0]};
+	if (sbx_close_on_exec((pid_t)n->pid, (int)n->data.args[0]))
+		add.newfd_flags = O_CLOEXEC;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_LISTENER, idx, 0)};
+	if (ioctl(sbx_binds_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+		// The caller keeps its own socket; if no server had the port yet, the relay goes on.
+		if (!l->given) {
+			fcntl(l->fd, F_SETFL, O_NONBLOCK);
+			epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, l->fd, &ev);
+		}
+		close(sock);
+		return 1;
+	}
+	l->given = 1;
+	// The container's socket listens where the server asked, for the relay to the host.
+	ev.data.u64 = sbx_fwd_tag(SBX_EV_INSIDE, idx, 0);
+	fcntl(sock, F_SETFL, O_NONBLOCK);
+	if (listen(sock, SOMAXCONN) < 0 || epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, sock, &ev) < 0) {
+		close(sock);
+		return 1;
+	}
+	l->inside = sock;
+	return 1;
+}
+
+// sbx_binds_event answers a bind call that waits; once no process of the container is
+// left, the listener is closed.
+static void sbx_binds_event(void) {
+	struct pollfd p = {.fd = sbx_binds_fd, .events = POLLIN};
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	if (!(p.revents & POLLIN)) {
+		epoll_ctl(sbx_fwd_ep, EPOLL_CTL_DEL, sbx_binds_fd, NULL);
+		close(sbx_binds_fd);
+		sbx_binds_fd = -1;
+		return;
+	}
+	struct seccomp_notif n;
+	memset(&n, 0, sizeof n);
+	if (ioctl(sbx_binds_fd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
+		return;
+	struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+	int err = 0;
+	if (sbx_bind(&n, &err)) {
+		r.flags = 0;
+		r.error = -err;
+	}
+	ioctl(sbx_binds_fd, SECCOMP_IOCTL_NOTIF_SEND, &r); // ENOENT: the caller went away
+}
+
 // sbx_fwd_setup enters the bridge namespace for good and registers the listeners. The Go
 // side made sure it could enter the namespace (same credentials: uid 0 of the holder's user
 // namespace keeps its capabilities across execve), so a failure here is a broken setup.
@@ -411,6 +659,37 @@ static void sbx_fwd_setup(const char *spec, long long nsfd) {
 		size_t n = strcspn(o + 10, ",");
 		if (n < sizeof sbx_fwd_outbound)
 			memcpy(sbx_fwd_outbound, o + 10, n);
+	}
+	for (int i = 0; i < sbx_fwd_nls; i++) {
+		// What handing the port to a server takes (see sbx_bind).
+		struct sbx_fwd_listener *l = &sbx_fwd_ls[i];
+		l->inside = -1;
+		l->family = sbx_getint(l->fd, SOL_SOCKET, SO_DOMAIN);
+		struct sockaddr_storage host;
+		socklen_t hostlen = sizeof host;
+		if (getsockname(l->fd, (struct sockaddr *)&host, &hostlen) < 0)
+			hostlen = 0;
+		l->dial = host;
+		l->diallen = hostlen;
+		int any = (host.ss_family == AF_INET && ((struct sockaddr_in *)&host)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+			  (host.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&host)->sin6_addr));
+		if (any) {
+			// Every address listens to both families.
+			struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+						 .sin_port = host.ss_family == AF_INET ? ((struct sockaddr_in *)&host)->sin_port
+										       : ((struct sockaddr_in6 *)&host)->sin6_port};
+			memset(&l->dial, 0, sizeof l->dial);
+			memcpy(&l->dial, &lo, sizeof lo);
+			l->diallen = sizeof lo;
+		}
+	}
+	long long binds = sbx_idle_field(spec, "binds", -1);
+	if (binds >= 0 && sbx_fwd_nls > 0) {
+		sbx_binds_fd = (int)binds;
+		fcntl(sbx_binds_fd, F_SETFD, FD_CLOEXEC);
+		// Before the namespace changes: the thread stays in the host's.
+		if (!sbx_host_start())
+			sbx_idle_fail("starting the host socket thread");
 	}
 	for (int i = 0; i < sbx_fwd_nls + sbx_udp_nls; i++) {
 		// The finisher must not inherit them: the ports are free once this process is.
@@ -432,6 +711,11 @@ static void sbx_fwd_setup(const char *spec, long long nsfd) {
 	for (int i = 0; i < sbx_udp_nls; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_UDP, i, 0)};
 		if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, sbx_udp_ls[i].fd, &ev) < 0)
+			sbx_idle_fail("epoll_ctl");
+	}
+	if (sbx_binds_fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_BINDS, 0, 0)};
+		if (epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, sbx_binds_fd, &ev) < 0)
 			sbx_idle_fail("epoll_ctl");
 	}
 	// Each connection takes six descriptors (two sockets, two pipes), each UDP flow one; with
@@ -523,8 +807,10 @@ static void sbx_fwd_close(struct sbx_fwd_conn *c) {
 
 // sbx_fwd_dial starts connecting c to its container port, from the client's address if
 // transparent; 0 if it could not even start.
+static int sbx_host_socket(int family);
+
 static int sbx_fwd_dial(struct sbx_fwd_conn *c, int transparent) {
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int s = c->inside ? sbx_host_socket(c->l->dial.ss_family) : socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return 0;
 	c->transparent = 0;
@@ -538,7 +824,9 @@ static int sbx_fwd_dial(struct sbx_fwd_conn *c, int transparent) {
 			return sbx_fwd_dial(c, 0);
 		}
 	}
-	if (connect(s, (struct sockaddr *)&c->l->target, sizeof c->l->target) < 0 && errno != EINPROGRESS) {
+	int r = c->inside ? connect(s, (struct sockaddr *)&c->l->dial, c->l->diallen)
+			  : connect(s, (struct sockaddr *)&c->l->target, sizeof c->l->target);
+	if (r < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		close(s);
 		if (c->transparent && e != ECONNREFUSED)
@@ -558,11 +846,13 @@ static int sbx_fwd_dial(struct sbx_fwd_conn *c, int transparent) {
 	return 1;
 }
 
-static void sbx_fwd_accept(struct sbx_fwd_listener *l) {
+// sbx_fwd_accept relays the connections waiting on port l's host listener to the container,
+// or, inside, those on the container's own socket to the host's port.
+static void sbx_fwd_accept(struct sbx_fwd_listener *l, int inside) {
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		int cl = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cl = accept4(inside ? l->inside : l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cl < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -585,6 +875,7 @@ static void sbx_fwd_accept(struct sbx_fwd_listener *l) {
 		c->up = -1;
 		c->l = l;
 		c->connecting = 0;
+		c->inside = inside;
 		for (int i = 0; i < 2; i++)
 			c->d[i] = (struct sbx_fwd_dir){.pipe = {-1, -1}};
 		sbx_fwd_live++;
@@ -599,7 +890,7 @@ static void sbx_fwd_accept(struct sbx_fwd_listener *l) {
 			memcpy(&c->from.sin_addr, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr + 12, 4);
 			v4 = 1;
 		}
-		if (!sbx_fwd_dial(c, v4 && sbx_fwd_reached_outside(c->from.sin_addr)))
+		if (!sbx_fwd_dial(c, !inside && v4 && sbx_fwd_reached_outside(c->from.sin_addr)))
 			sbx_fwd_close(c); // the client sees the connection closed, as with docker's proxy
 	}
 }
@@ -743,8 +1034,16 @@ static void sbx_udp_out(struct sbx_udp_flow *f) {
 static void sbx_fwd_event(uint64_t tag) {
 	int kind = (int)(tag >> 24 & 0xff), idx = (int)(tag & 0xffffff);
 	uint32_t gen = (uint32_t)(tag >> 32);
-	if (kind == SBX_EV_LISTENER) {
-		sbx_fwd_accept(&sbx_fwd_ls[idx]);
+	if (kind == SBX_EV_LISTENER || kind == SBX_EV_INSIDE) {
+		// A listener handed to a server in this round is the server's (and may block now).
+		if (kind == SBX_EV_LISTENER && !sbx_fwd_ls[idx].given)
+			sbx_fwd_accept(&sbx_fwd_ls[idx], 0);
+		else if (kind == SBX_EV_INSIDE && sbx_fwd_ls[idx].inside >= 0)
+			sbx_fwd_accept(&sbx_fwd_ls[idx], 1);
+		return;
+	}
+	if (kind == SBX_EV_BINDS) {
+		sbx_binds_event();
 		return;
 	}
 	if (kind == SBX_EV_UDP) {
@@ -832,9 +1131,15 @@ static void sbx_fwd_stop(void) {
 	for (int i = 0; i < sbx_fwd_hi; i++)
 		if (sbx_fwd_conns[i].used)
 			sbx_fwd_close(&sbx_fwd_conns[i]);
-	for (int i = 0; i < sbx_fwd_nls; i++)
+	for (int i = 0; i < sbx_fwd_nls; i++) {
 		close(sbx_fwd_ls[i].fd);
+		if (sbx_fwd_ls[i].inside >= 0)
+			close(sbx_fwd_ls[i].inside);
+	}
 	sbx_fwd_nls = 0;
+	if (sbx_binds_fd >= 0)
+		close(sbx_binds_fd);
+	sbx_binds_fd = -1;
 	for (int i = 0; i < sbx_udp_hi; i++)
 		if (sbx_udp_flows[i].used)
 			sbx_udp_close(&sbx_udp_flows[i]);

@@ -229,6 +229,7 @@ func (c Config) MarshalBinary() ([]byte, error) {
 	e.int(int64(c.DevptsGID))
 	e.bool(c.RootfsTree)
 	e.bool(c.WaitNetwork)
+	e.bool(c.BindNotify)
 	return e.b, nil
 }
 
@@ -253,6 +254,7 @@ func (c *Config) UnmarshalBinary(b []byte) error {
 	c.DevptsGID = int(d.int())
 	c.RootfsTree = d.bool()
 	c.WaitNetwork = d.bool()
+	c.BindNotify = d.bool()
 	return d.end()
 }
 

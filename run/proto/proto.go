@@ -102,12 +102,20 @@ type Config struct {
 	// with Stage StageNetwork before it starts the command: the supervisor attaches the
 	// container's network meanwhile, and the two take turns no longer.
 	WaitNetwork bool
+	// BindNotify asks the init to send bind(2) calls of the container's processes to the
+	// supervisor (a seccomp user-notification filter, its listener sent with
+	// StageBindNotify), which hands a published port's host socket to a server that binds
+	// the port (see netns.Forwarder.ServeBinds). An init that cannot do it sends nothing:
+	// the supervisor then relays the ports.
+	BindNotify bool
 }
 
 // Stages reported by the child.
 const (
 	StageMounted = "mounted"
 	StagePTY     = "pty" // carries the pty master
+	// StageBindNotify carries the seccomp listener of Config.BindNotify.
+	StageBindNotify = "bind-notify"
 )
 
 // StageNetwork is the supervisor's word to an init that waits for its network (see
