@@ -1,9 +1,10 @@
 #!/bin/bash
 # network.sh: what sbx networking costs, against the host and the peers, in one run.
 #
-# 1. Port forward: iperf3 from the host to a server behind -p (the idle supervisor's C
-#    forwarder), against the host's loopback, podman's rootless forwarder (rootlessport)
-#    and pasta's own (pasta -t). Goal: >= 0.8x loopback.
+# 1. Port forward: iperf3 from the host to a server behind -p (detached: the idle
+#    supervisor hands the port's listener to iperf3 when it binds it; and, with
+#    relay_ports = true, its C relay), against the host's loopback, podman's rootless
+#    forwarder (rootlessport) and pasta's own (pasta -t). Goal: >= 0.8x loopback.
 # 2. Memory per published port: the supervisor's RSS/PSS with 0, 1, 10 and 100 published
 #    TCP ports (all served by the idle supervisor), what they add over no port and what each
 #    port beyond the first adds, and how many processes the container adds (goal: < 1 MB per
@@ -66,6 +67,8 @@ U() { runuser -u "$BENCH_USER" -- env -C "$UHOME" HOME="$UHOME" XDG_RUNTIME_DIR=
 S() { U env SBX_ROOT="$UHOME/sbx" "$SBX" "$@"; }
 # The same user with outbound = "pasta", in a store (and so a holder) of its own.
 SP() { U env SBX_ROOT="$UHOME/sbx-pasta" SBX_CONFIG="$UHOME/pasta.toml" "$SBX" "$@"; }
+# The same store with relay_ports = true: published ports stay on the supervisor's relay.
+SR() { U env SBX_ROOT="$UHOME/sbx" SBX_CONFIG="$UHOME/relay.toml" "$SBX" "$@"; }
 # crun (podman's runtime here) refuses hybrid cgroups whose v2 hierarchy lists controllers;
 # podman then runs in a pinned mount namespace that hides that list (as run_start.sh does).
 PODMAN_ARGS=(--root "$UHOME/podman" --runroot "$UHOME/podman-run" --events-backend none --cgroup-manager cgroupfs)
@@ -167,7 +170,15 @@ p=$(freeport)
 S run -d --name fwd -p "$p:5201" iperf iperf3 -s >/dev/null
 waitport "$p"
 SBXFWD=$(client 127.0.0.1 "$p")
-echo "sbx -p, C forwarder:     $SBXFWD Gbit/s  (ratio to loopback $(ratio "$SBXFWD" "$LO"), goal >= 0.8)"
+echo "sbx -p, handed over:     $SBXFWD Gbit/s  (ratio to loopback $(ratio "$SBXFWD" "$LO"), goal >= 0.8)"
+printf '[network]\nrelay_ports = true\n' >"$UHOME/relay.toml"
+chmod 644 "$UHOME/relay.toml"
+p=$(freeport)
+SR run -d --name fwdrelay -p "$p:5201" iperf iperf3 -s >/dev/null
+waitport "$p"
+v=$(client 127.0.0.1 "$p")
+echo "sbx -p, C relay:         $v Gbit/s  (ratio to loopback $(ratio "$v" "$LO"); relay_ports = true)"
+S rm -f fwdrelay >/dev/null
 if [ -n "$PODMAN" ]; then
 	# podman 4.3 has no pasta network mode (4.4 added it): its default forwarder only.
 	for net in ""; do
