@@ -79,7 +79,9 @@ func (f *Forwarder) ServeBinds(notify *os.File) {
 		for {
 			var n seccompNotif
 			if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n)); err != nil {
-				if err == unix.EINTR {
+				// ENOENT: the caller was interrupted or killed as it was being told about.
+				// Once the container's last process is gone, the call blocks for good.
+				if err == unix.EINTR || err == unix.ENOENT {
 					continue
 				}
 				return
@@ -102,14 +104,11 @@ func (f *Forwarder) bind(notify int, n *seccompNotif) (errno unix.Errno, done bo
 		return 0, false
 	}
 	raw := make([]byte, n.Args[2])
-	mem, err := os.Open("/proc/" + strconv.Itoa(int(n.Pid)) + "/mem")
-	if err != nil {
-		return 0, false
-	}
-	_, err = mem.ReadAt(raw, int64(n.Args[1]))
-	mem.Close()
+	local := []unix.Iovec{{Base: &raw[0], Len: uint64(len(raw))}}
+	remote := []unix.RemoteIovec{{Base: uintptr(n.Args[1]), Len: len(raw)}}
+	got, err := unix.ProcessVMReadv(int(n.Pid), local, remote, 0)
 	// The caller may have gone, and its pid been reused, between the two.
-	if err != nil || notifIoctl(notify, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&n.ID)) != nil {
+	if err != nil || got != len(raw) || notifIoctl(notify, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&n.ID)) != nil {
 		return 0, false
 	}
 	sa, addr, port, ok := parseSockaddr(raw)

@@ -40,9 +40,9 @@ const envIdle = "_SBX_IDLE"
 //
 // Published ports cross too: the listening sockets, TCP and UDP (bound in the host's network
 // namespace, and staying there), the bridge namespace the idle supervisor enters to dial
-// the container, and the outbound device that decides whether a client's address is kept,
-// and the init's bind listener, with which servers that bind a published port are handed
-// its host listener (netns/binds.go).
+// the container, the outbound device that decides whether a client's address is kept, and
+// the init's bind listener, with which a server that binds a published port is handed the
+// port's host listener (netns/binds.go).
 func (r *Runtime) handOver(k *keeper, c *Container, st *streams, logw *logWriter, ready *os.File, hold []*os.File, ls []netns.Listener, ns *os.File, outbound string, binds *os.File) error {
 	if !k.main {
 		return errors.New("the supervisor does not run on the main thread")
