@@ -480,39 +480,46 @@ static int sbx_getint(int fd, int level, int opt) {
 	return getsockopt(fd, level, opt, &v, &l) == 0 ? v : -1;
 }
 
-// sbx_close_on_exec reports whether pid's descriptor fd closes on execve (its fdinfo).
-static int sbx_close_on_exec(pid_t pid, int fd) {
-	char path[64], buf[512], *w = path;
+// sbx_proc_read reads /proc/PID/NAME (or, with fd >= 0, /proc/PID/NAME/FD) into buf, ending
+// it with a NUL; 0 if that failed.
+static int sbx_proc_read(pid_t pid, const char *name, int fd, char *buf, size_t size) {
+	char path[64], *w = path;
 	memcpy(w, "/proc/", 6);
 	w = sbx_idle_digits(w + 6, (unsigned long long)pid, 1);
-	memcpy(w, "/fdinfo/", 8);
-	*sbx_idle_digits(w + 8, (unsigned long long)fd, 1) = '\0';
+	*w++ = '/';
+	size_t nl = strlen(name);
+	memcpy(w, name, nl);
+	w += nl;
+	if (fd >= 0) {
+		*w++ = '/';
+		w = sbx_idle_digits(w, (unsigned long long)fd, 1);
+	}
+	*w = '\0';
 	int f = open(path, O_RDONLY | O_CLOEXEC);
 	if (f < 0)
 		return 0;
-	ssize_t n = read(f, buf, sizeof buf - 1);
+	ssize_t n = read(f, buf, size - 1);
 	close(f);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
+	return 1;
+}
+
+// sbx_close_on_exec reports whether pid's descriptor fd closes on execve (its fdinfo).
+static int sbx_close_on_exec(pid_t pid, int fd) {
+	char buf[512];
+	if (!sbx_proc_read(pid, "fdinfo", fd, buf, sizeof buf))
+		return 0;
 	char *p = strstr(buf, "flags:");
 	return p != NULL && (strtoul(p + 6, NULL, 8) & O_CLOEXEC) != 0;
 }
 
 // sbx_thread_group is the process (thread group) of thread tid (its status's Tgid).
 static pid_t sbx_thread_group(pid_t tid) {
-	char path[64], buf[1024], *w = path;
-	memcpy(w, "/proc/", 6);
-	w = sbx_idle_digits(w + 6, (unsigned long long)tid, 1);
-	memcpy(w, "/status", 8);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
+	char buf[1024];
+	if (!sbx_proc_read(tid, "status", -1, buf, sizeof buf))
 		return tid;
-	ssize_t n = read(f, buf, sizeof buf - 1);
-	close(f);
-	if (n <= 0)
-		return tid;
-	buf[n] = '\0';
 	char *p = strstr(buf, "\nTgid:");
 	return p != NULL ? (pid_t)strtol(p + 6, NULL, 10) : tid;
 }
