@@ -31,10 +31,13 @@ import (
 //
 // The supervisor keeps the listener too, so the host's port stays the container's while it
 // runs: a server that closes the port and binds it again (a restart) is handed the same
-// listener, and connections made in between wait in its backlog. A port published more
-// than once, a socket of the other address family than the host's listener (an IPv4
-// socket on a port published on every address, which listens dual-stack), an IPv6-only
-// socket, or any step failing leaves the port to the relay, as before.
+// listener, and connections made in between wait in its backlog.
+//
+// The server's socket and the host's listener must be of one kind. A port published on
+// every address has one listener for both families, which an IPv6 server that is not
+// IPv6-only takes; for an IPv4 or IPv6-only server it is split in two (see listenerFor). A
+// port published more than once, a port published on one address of the other family, or
+// any step failing leaves the port to the relay, as before.
 
 // The kernel's struct seccomp_notif, seccomp_notif_resp and seccomp_notif_addfd.
 type seccompNotif struct {
@@ -117,8 +120,8 @@ func (f *Forwarder) bind(notify int, n *seccompNotif) (errno unix.Errno, done bo
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	i := f.handable(port)
-	if i < 0 {
+	entries := f.published(port)
+	if len(entries) == 0 {
 		return 0, false
 	}
 	// The caller may be a thread other than its process's first: pidfd_open takes that.
@@ -132,7 +135,12 @@ func (f *Forwarder) bind(notify int, n *seccompNotif) (errno unix.Errno, done bo
 		return 0, false
 	}
 	defer unix.Close(sock)
-	if !f.takesPort(sock, i, addr.Is6()) {
+	dom, v6only, ok := socketKind(sock)
+	if !ok || (dom == unix.AF_INET6) != addr.Is6() {
+		return 0, false
+	}
+	i := f.listenerFor(entries, dom, v6only)
+	if i < 0 {
 		return 0, false
 	}
 	// The container's socket of the last server that was handed the port goes first: the
@@ -153,49 +161,106 @@ func (f *Forwarder) bind(notify int, n *seccompNotif) (errno unix.Errno, done bo
 	return 0, true
 }
 
-// handable is the index of the TCP port published for the container's port, if it is
-// published once; -1 if not.
-func (f *Forwarder) handable(port int) int {
-	idx := -1
+// published is the TCP listeners of the container's port, if it is published once (on one
+// address; its listeners are two once split, see listenerFor); nil if not.
+func (f *Forwarder) published(port int) []int {
+	var idx []int
 	for i, p := range f.tcp {
 		if p.port == port {
-			if idx >= 0 {
-				return -1
+			if len(idx) > 0 && f.tcp[idx[0]].mapping != p.mapping {
+				return nil
 			}
-			idx = i
+			idx = append(idx, i)
 		}
 	}
 	if f.closed {
-		return -1
+		return nil
 	}
 	return idx
 }
 
-// takesPort reports whether the container's socket sock can take port i's host listener:
-// a TCP (or MPTCP) socket of the same family, and, for IPv6, not IPv6-only, since the
-// host's listener for every address listens to both families.
-func (f *Forwarder) takesPort(sock, i int, v6 bool) bool {
+// socketKind says what the container's socket sock is: its family and, for IPv6, whether
+// it is IPv6-only; ok is false unless it is a TCP (or MPTCP) socket.
+func socketKind(sock int) (dom int, v6only bool, ok bool) {
 	typ, err1 := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_TYPE)
 	proto, err2 := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_PROTOCOL)
 	dom, err3 := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_DOMAIN)
 	// Go's listeners ask for MPTCP where the kernel has it; the host's TCP listener serves.
 	if err1 != nil || err2 != nil || err3 != nil || typ != unix.SOCK_STREAM || (proto != unix.IPPROTO_TCP && proto != unix.IPPROTO_MPTCP) {
-		return false
+		return 0, false, false
 	}
-	if (dom == unix.AF_INET6) != v6 || (dom != unix.AF_INET && dom != unix.AF_INET6) {
-		return false
+	switch dom {
+	case unix.AF_INET:
+		return dom, false, true
+	case unix.AF_INET6:
+		only, err := unix.GetsockoptInt(sock, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+		return dom, only != 0, err == nil
 	}
-	if v6 {
-		if only, err := unix.GetsockoptInt(sock, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || only != 0 {
-			return false
+	return 0, false, false
+}
+
+// listenerFor is the index of the listener among entries (one published port's) that a
+// socket of family dom (IPv6-only or not) can take: one of the same kind. A port published
+// on every address starts with one listener for both families (IPv6, not IPv6-only, what
+// most servers bind); for a server that binds IPv4 only or IPv6 only, while no server has
+// it, it is split in two, one per family, and the server takes its own. -1 if none serves.
+func (f *Forwarder) listenerFor(entries []int, dom int, v6only bool) int {
+	for _, i := range entries {
+		if f.tcp[i].dom == dom && f.tcp[i].v6only == v6only {
+			return i
 		}
 	}
-	host, err := f.hostListener(i)
-	if err != nil {
-		return false
+	if len(entries) != 1 {
+		return -1
 	}
-	hostDom, err := unix.GetsockoptInt(host, unix.SOL_SOCKET, unix.SO_DOMAIN)
-	return err == nil && hostDom == dom
+	p := &f.tcp[entries[0]]
+	if !p.everyAddress || p.dom != unix.AF_INET6 || p.v6only || p.held >= 0 || p.ln == nil {
+		return -1
+	}
+	return f.split(entries[0], dom, v6only)
+}
+
+// split replaces listener i, for both families on every address, by one per family, and
+// returns the index of the one of family dom (-1 if it could not be had). The port is free
+// between the close and the binds, for as short as two system calls take.
+func (f *Forwarder) split(i, dom int, v6only bool) int {
+	p := &f.tcp[i]
+	hostPort := p.ln.Addr().(*net.TCPAddr).Port
+	port := strconv.Itoa(hostPort)
+	delete(f.closer, p.ln)
+	p.ln.Close()
+	p.ln = nil
+	ln4, err := net.Listen("tcp4", "0.0.0.0:"+port)
+	if err != nil {
+		// Back to one listener for both families, if the port is still to be had.
+		if ln, err := net.Listen("tcp", ":"+port); err == nil {
+			p.ln = ln.(*net.TCPListener)
+			f.closer[ln] = true
+			go f.serveTCP(p.ln, p.port)
+		}
+		return -1
+	}
+	p.ln, p.dom, p.v6only = ln4.(*net.TCPListener), unix.AF_INET, false
+	f.closer[ln4] = true
+	go f.serveTCP(p.ln, p.port)
+	v6 := -1
+	// Go makes tcp6 listeners IPv6-only. A host without IPv6 has only the IPv4 one.
+	if ln6, err := net.Listen("tcp6", "[::]:"+port); err == nil {
+		q := *p
+		q.ln, q.dom, q.v6only = ln6.(*net.TCPListener), unix.AF_INET6, true
+		q.hostDial = net.JoinHostPort("::1", port)
+		f.tcp = append(f.tcp, q)
+		f.closer[ln6] = true
+		v6 = len(f.tcp) - 1
+		go f.serveTCP(q.ln, q.port)
+	}
+	if dom == unix.AF_INET {
+		return i
+	}
+	if v6only {
+		return v6
+	}
+	return -1
 }
 
 // hostListener is port i's host listener's descriptor (the relay's, or the one held).
@@ -366,4 +431,20 @@ func (f *Forwarder) serveInside(ln *net.TCPListener, hostDial string) {
 			f.splice(c, up.(*net.TCPConn))
 		}()
 	}
+}
+
+// listenerKind is a host listener's family and whether it is IPv6-only.
+func listenerKind(ln *net.TCPListener) (dom int, v6only bool) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	rc.Control(func(fd uintptr) {
+		dom, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if dom == unix.AF_INET6 {
+			only, _ := unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+			v6only = only != 0
+		}
+	})
+	return dom, v6only
 }

@@ -50,6 +50,13 @@ type Forwarder struct {
 type tcpPort struct {
 	ln   *net.TCPListener // the relay's; nil once handed to a server (binds.go)
 	port int              // the container's
+	// mapping is the -p it serves (two listeners serve one once split, see binds.go);
+	// dom and v6only are the listener's family and whether it is IPv6-only, and
+	// everyAddress whether it listens on every address of the host.
+	mapping      int
+	dom          int
+	v6only       bool
+	everyAddress bool
 	// held is the host's listener once handed to a server, kept; hostDial is where a
 	// connection to the port on the host is made from here; inside is the container's own
 	// socket for the port, of the last server that was handed it.
@@ -72,7 +79,7 @@ const udpIdle = 2 * time.Minute
 func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, error) {
 	f := &Forwarder{space: space, target: target, closer: map[io.Closer]bool{}}
 	var bound []Port
-	for _, p := range ports {
+	for mapping, p := range ports {
 		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.HostPort))
 		switch p.Proto {
 		case "udp":
@@ -93,12 +100,15 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 			}
 			p.HostPort = ln.Addr().(*net.TCPAddr).Port
 			f.closer[ln] = true
+			t := tcpPort{ln: ln.(*net.TCPListener), port: p.ContainerPort, held: -1, mapping: mapping}
+			t.dom, t.v6only = listenerKind(t.ln)
 			dial := p.HostIP
 			if ip, err := netip.ParseAddr(dial); dial == "" || (err == nil && ip.IsUnspecified()) {
+				t.everyAddress = true
 				dial = "127.0.0.1" // every address listens to both families
 			}
-			f.tcp = append(f.tcp, tcpPort{ln: ln.(*net.TCPListener), port: p.ContainerPort, held: -1,
-				hostDial: net.JoinHostPort(dial, strconv.Itoa(p.HostPort))})
+			t.hostDial = net.JoinHostPort(dial, strconv.Itoa(p.HostPort))
+			f.tcp = append(f.tcp, t)
 		}
 		bound = append(bound, p)
 	}

@@ -141,13 +141,18 @@ func udpEchoServerMain() {
 
 // tcpPeerServerMain is the tcppeerserver program, run inside containers: it answers every
 // TCP connection on the port given as its argument with the address the connection came
-// from, as the container sees it, and closes it.
+// from, as the container sees it, and closes it. A second argument, tcp4 or tcp6, makes it
+// listen on IPv4 only or IPv6 only (Go's tcp6 listeners are IPv6-only).
 func tcpPeerServerMain() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: tcppeerserver PORT")
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: tcppeerserver PORT [tcp4|tcp6]")
 		os.Exit(2)
 	}
-	ln, err := net.Listen("tcp", ":"+os.Args[1])
+	network := "tcp"
+	if len(os.Args) == 3 {
+		network = os.Args[2]
+	}
+	ln, err := net.Listen(network, ":"+os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -5,6 +5,7 @@ package testscripts
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -100,6 +101,13 @@ func runScripts(t *testing.T, sbx, fixtures string, podman bool) {
 				return os.Getuid() == 0 && os.Getenv("SBX_TEST_USER") != "", nil
 			case "hostaddr":
 				return hostAddr() != "", nil
+			case "ipv6":
+				// the host's IPv6 loopback can be listened on
+				ln, err := net.Listen("tcp6", "[::1]:0")
+				if err == nil {
+					ln.Close()
+				}
+				return err == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

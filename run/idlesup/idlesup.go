@@ -310,6 +310,10 @@ struct sbx_fwd_listener {
 	struct sockaddr_storage dial;
 	socklen_t diallen;
 	int inside;
+	// The -p it serves (two listeners serve one once split, see sbx_listener_for), whether
+	// it is IPv6-only, whether it listens on every address, and its port.
+	int mapping, v6only, every;
+	uint16_t host_port;
 };
 
 // One direction of a connection: from src through the pipe to dst.
@@ -420,9 +424,9 @@ static int sbx_fwd_parse(const char *spec, const char *key, struct sbx_fwd_liste
 //
 // The init sends the container's bind calls here (sbx_binds_fd, a seccomp listener). A
 // bind of a port published once, on the container's address or on any address, by a TCP
-// (or MPTCP) socket of the host listener's family, is carried out here on the caller's own
-// socket, and the host's listener is put in that socket's place: the server accepts the
-// host's connections itself. The listener stays open here too, for the next server that
+// (or MPTCP) socket of the host listener's kind (see sbx_listener_for), is carried out here
+// on the caller's own socket, and the host's listener is put in that socket's place: the
+// server accepts the host's connections itself. The listener stays open here too, for the next server that
 // binds the port. The container's socket stays bound where the server asked, and what
 // reaches it is relayed to the host's port (SBX_EV_INSIDE). Any other bind is left to the
 // kernel.
@@ -524,6 +528,84 @@ static pid_t sbx_thread_group(pid_t tid) {
 	return p != NULL ? (pid_t)strtol(p + 6, NULL, 10) : tid;
 }
 
+// sbx_host_listen makes a listener in the host's namespace on every address of family
+// (IPv6-only, for IPv6, when v6only) and the given port, in the epoll set as listener idx;
+// -1 if it could not.
+static int sbx_host_listen(int family, int v6only, uint16_t port, int idx) {
+	int s = sbx_host_socket(family), one = 1;
+	if (s < 0)
+		return -1;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	socklen_t len;
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = port;
+		len = sizeof *a;
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = port;
+		len = sizeof *a;
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+	}
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = sbx_fwd_tag(SBX_EV_LISTENER, idx, 0)};
+	if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, SOMAXCONN) < 0 || epoll_ctl(sbx_fwd_ep, EPOLL_CTL_ADD, s, &ev) < 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+// sbx_listener_for is the index of the listener, among the count from first on (one
+// published port's), that a socket of family dom (IPv6-only or not) can take: one of the
+// same kind. A port published on every address starts with one listener for both
+// families (IPv6, not IPv6-only, what most servers bind); for a server that binds IPv4 only
+// or IPv6 only, while no server has it, it is split in two, one per family (as the Go
+// supervisor's listenerFor does), and the server takes its own. -1 if none serves. The
+// port is free between the close and the binds, for as short as a few system calls take.
+static int sbx_listener_for(int first, int count, int dom, int v6only) {
+	for (int i = first; i < sbx_fwd_nls; i++) {
+		struct sbx_fwd_listener *l = &sbx_fwd_ls[i];
+		if (l->target.sin_port == sbx_fwd_ls[first].target.sin_port && l->family == dom && l->v6only == v6only)
+			return i;
+	}
+	struct sbx_fwd_listener *l = &sbx_fwd_ls[first];
+	if (count != 1 || !l->every || l->family != AF_INET6 || l->v6only || l->given || sbx_fwd_nls == SBX_FWD_PORTS)
+		return -1;
+	epoll_ctl(sbx_fwd_ep, EPOLL_CTL_DEL, l->fd, NULL);
+	close(l->fd);
+	int s4 = sbx_host_listen(AF_INET, 0, l->host_port, first);
+	if (s4 < 0) {
+		// Back to one listener for both families, if the port is still to be had; if
+		// not, it is lost, and connections to it are refused.
+		l->fd = sbx_host_listen(AF_INET6, 0, l->host_port, first);
+		if (l->fd < 0)
+			l->given = 1; // nothing to accept on, nothing to hand over
+		return -1;
+	}
+	l->fd = s4;
+	l->family = AF_INET;
+	int v6 = -1;
+	// A host without IPv6 has only the IPv4 one.
+	int s6 = sbx_host_listen(AF_INET6, 1, l->host_port, sbx_fwd_nls);
+	if (s6 >= 0) {
+		v6 = sbx_fwd_nls++;
+		struct sbx_fwd_listener *m = &sbx_fwd_ls[v6];
+		*m = *l;
+		m->fd = s6;
+		m->family = AF_INET6;
+		m->v6only = 1;
+		struct sockaddr_in6 lo = {.sin6_family = AF_INET6, .sin6_port = l->host_port, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		memset(&m->dial, 0, sizeof m->dial);
+		memcpy(&m->dial, &lo, sizeof lo);
+		m->diallen = sizeof lo;
+	}
+	return dom == AF_INET ? first : v6only ? v6 : -1;
+}
+
 // sbx_bind handles one bind call n: 0 leaves it to the kernel; 1 says it was carried out
 // here, with *err its errno (0 on success).
 static int sbx_bind(struct seccomp_notif *n, int *err) {
@@ -556,17 +638,19 @@ static int sbx_bind(struct seccomp_notif *n, int *err) {
 		return 0;
 	if (sbx_fwd_nls == 0 || (!any && v4.s_addr != sbx_fwd_ls[0].target.sin_addr.s_addr))
 		return 0;
-	int idx = -1;
+	// The port's listeners: of one -p only (two once split), or the relay serves it.
+	int first = -1, count = 0;
 	for (int i = 0; i < sbx_fwd_nls; i++) {
 		if (sbx_fwd_ls[i].target.sin_port != port)
 			continue;
-		if (idx >= 0)
-			return 0; // published more than once: the relay serves it
-		idx = i;
+		if (first >= 0 && sbx_fwd_ls[i].mapping != sbx_fwd_ls[first].mapping)
+			return 0;
+		if (first < 0)
+			first = i;
+		count++;
 	}
-	if (idx < 0)
+	if (first < 0)
 		return 0;
-	struct sbx_fwd_listener *l = &sbx_fwd_ls[idx];
 	// The caller may be a thread other than its process's first: pidfd_open takes that.
 	int pidfd = (int)syscall(SYS_pidfd_open, sbx_thread_group((pid_t)n->pid), 0);
 	if (pidfd < 0)
@@ -576,13 +660,18 @@ static int sbx_bind(struct seccomp_notif *n, int *err) {
 	if (sock < 0)
 		return 0;
 	int dom = sbx_getint(sock, SOL_SOCKET, SO_DOMAIN);
+	int v6only = dom == AF_INET6 ? sbx_getint(sock, IPPROTO_IPV6, IPV6_V6ONLY) : 0;
 	// Go's listeners ask for MPTCP (262) where the kernel has it; the host's TCP listener serves.
 	int proto = sbx_getint(sock, SOL_SOCKET, SO_PROTOCOL);
-	if (sbx_getint(sock, SOL_SOCKET, SO_TYPE) != SOCK_STREAM || (proto != IPPROTO_TCP && proto != 262) ||
-	    dom != sa.ss_family || dom != l->family || (dom == AF_INET6 && sbx_getint(sock, IPPROTO_IPV6, IPV6_V6ONLY) != 0)) {
+	int idx = -1;
+	if (sbx_getint(sock, SOL_SOCKET, SO_TYPE) == SOCK_STREAM && (proto == IPPROTO_TCP || proto == 262) &&
+	    dom == sa.ss_family && v6only >= 0)
+		idx = sbx_listener_for(first, count, dom, v6only);
+	if (idx < 0) {
 		close(sock);
 		return 0;
 	}
+	struct sbx_fwd_listener *l = &sbx_fwd_ls[idx];
 	// The container's socket of the last server that was handed the port goes first: the
 	// new one is bound where it was.
 	if (l->inside >= 0)
@@ -671,7 +760,9 @@ static void sbx_fwd_setup(const char *spec, long long nsfd) {
 		// What handing the port to a server takes (see sbx_bind).
 		struct sbx_fwd_listener *l = &sbx_fwd_ls[i];
 		l->inside = -1;
+		l->mapping = i;
 		l->family = sbx_getint(l->fd, SOL_SOCKET, SO_DOMAIN);
+		l->v6only = l->family == AF_INET6 && sbx_getint(l->fd, IPPROTO_IPV6, IPV6_V6ONLY) == 1;
 		struct sockaddr_storage host;
 		socklen_t hostlen = sizeof host;
 		if (getsockname(l->fd, (struct sockaddr *)&host, &hostlen) < 0)
@@ -680,6 +771,9 @@ static void sbx_fwd_setup(const char *spec, long long nsfd) {
 		l->diallen = hostlen;
 		int any = (host.ss_family == AF_INET && ((struct sockaddr_in *)&host)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
 			  (host.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&host)->sin6_addr));
+		l->every = any;
+		l->host_port = host.ss_family == AF_INET ? ((struct sockaddr_in *)&host)->sin_port
+							 : ((struct sockaddr_in6 *)&host)->sin6_port;
 		if (any) {
 			// Every address listens to both families.
 			struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
