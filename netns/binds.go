@@ -74,30 +74,57 @@ func notifIoctl(fd int, req uint, arg unsafe.Pointer) error {
 }
 
 // ServeBinds answers the bind calls of the container's processes, sent on notify (the
-// init's seccomp listener), for as long as the container runs. Call it after Serve.
+// init's seccomp listener), for as long as the container runs. Call it after Serve. The
+// listener waits in Go's poller: no thread is kept for it.
 func (f *Forwarder) ServeBinds(notify *os.File) {
+	dup, err := unix.FcntlInt(notify.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	notify.Close()
+	if err != nil {
+		return
+	}
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return
+	}
+	pollable := os.NewFile(uintptr(dup), "bind listener") // non-blocking: in the poller
+	rc, err := pollable.SyscallConn()
+	if err != nil {
+		pollable.Close()
+		return
+	}
 	go func() {
-		defer notify.Close()
-		fd := int(notify.Fd()) // blocking: this goroutine has nothing else to do
-		for {
-			var n seccompNotif
-			if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n)); err != nil {
-				// ENOENT: the caller was interrupted or killed as it was being told about.
-				// Once the container's last process is gone, the call blocks for good.
-				if err == unix.EINTR || err == unix.ENOENT {
-					continue
+		defer pollable.Close()
+		// The function answers every call that waits, and is called again when more do;
+		// once no process of the container is left (POLLHUP), it is done.
+		rc.Read(func(fd uintptr) bool {
+			for {
+				ready := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+				if n, err := unix.Poll(ready, 0); err != nil || n == 0 {
+					return err != nil && err != unix.EINTR
 				}
-				return
+				if ready[0].Revents&unix.POLLIN == 0 {
+					return true
+				}
+				f.answer(int(fd))
 			}
-			resp := seccompResp{ID: n.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-			if errno, done := f.bind(fd, &n); done {
-				resp.Flags = 0
-				resp.Error = -int32(errno)
-			}
-			// ENOENT: the caller went away meanwhile.
-			notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
-		}
+		})
 	}()
+}
+
+// answer receives one bind call and answers it.
+func (f *Forwarder) answer(fd int) {
+	var n seccompNotif
+	// ENOENT: the caller was interrupted or killed as it was being told about.
+	if notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n)) != nil {
+		return
+	}
+	resp := seccompResp{ID: n.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	if errno, done := f.bind(fd, &n); done {
+		resp.Flags = 0
+		resp.Error = -int32(errno)
+	}
+	// ENOENT: the caller went away meanwhile.
+	notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
 }
 
 // bind carries out one bind call, or leaves it to the kernel (done false): it does it
