@@ -99,8 +99,12 @@ func (f *Forwarder) ServeBinds(notify *os.File) {
 		rc.Read(func(fd uintptr) bool {
 			for {
 				ready := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-				if n, err := unix.Poll(ready, 0); err != nil || n == 0 {
-					return err != nil && err != unix.EINTR
+				n, err := unix.Poll(ready, 0)
+				if err == unix.EINTR {
+					continue
+				}
+				if err != nil || n == 0 {
+					return err != nil
 				}
 				if ready[0].Revents&unix.POLLIN == 0 {
 					return true

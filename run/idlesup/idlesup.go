@@ -426,14 +426,14 @@ static int sbx_fwd_parse(const char *spec, const char *key, struct sbx_fwd_liste
 // bind of a port published once, on the container's address or on any address, by a TCP
 // (or MPTCP) socket of the host listener's kind (see sbx_listener_for), is carried out here
 // on the caller's own socket, and the host's listener is put in that socket's place: the
-// server accepts the host's connections itself. The listener stays open here too, for the next server that
-// binds the port. The container's socket stays bound where the server asked, and what
-// reaches it is relayed to the host's port (SBX_EV_INSIDE). Any other bind is left to the
-// kernel.
+// server accepts the host's connections itself. The listener stays open here too, for the
+// next server that binds the port. The container's socket stays bound where the server
+// asked, and what reaches it is relayed to the host's port (SBX_EV_INSIDE). Any other bind
+// is left to the kernel.
 //
-// Those relayed connections need sockets in the host's network namespace, which this
-// process left for the bridge namespace's (and, rootless, cannot enter again): a thread made
-// before that, still in the host's, makes them (sbx_host_socket).
+// That relay, and a listener split in two, need sockets in the host's network namespace,
+// which this process left for the bridge namespace's (and, rootless, cannot enter again):
+// a thread made before that, still in the host's, makes them (sbx_host_socket).
 
 static int sbx_binds_fd = -1;
 static int sbx_host_req[2] = {-1, -1}, sbx_host_resp[2] = {-1, -1};
