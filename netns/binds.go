@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -300,12 +301,20 @@ func (f *Forwarder) hostListener(i int) (int, error) {
 	if p.held >= 0 {
 		return int(p.held), nil
 	}
-	rc, err := p.ln.SyscallConn()
+	return rawFD(p.ln)
+}
+
+// rawFD is the descriptor of a socket that package net owns, for system calls made while
+// it stays open.
+func rawFD(c syscall.Conn) (int, error) {
+	rc, err := c.SyscallConn()
 	if err != nil {
 		return -1, err
 	}
 	fd := -1
-	rc.Control(func(s uintptr) { fd = int(s) })
+	if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
+		return -1, err
+	}
 	return fd, nil
 }
 
@@ -403,30 +412,32 @@ func fileListener(fd int) (*net.TCPListener, error) {
 
 // threadGroup is the process (thread group) of thread tid.
 func threadGroup(tid int) int {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("Tgid:")); ok {
-			if pid, err := strconv.Atoi(string(bytes.TrimSpace(v))); err == nil {
-				return pid
-			}
-		}
+	v, _ := procField("/proc/"+strconv.Itoa(tid)+"/status", "Tgid:")
+	if pid, err := strconv.Atoi(v); err == nil {
+		return pid
 	}
 	return tid
 }
 
 // closeOnExec reports whether pid's descriptor fd closes on execve (from its fdinfo).
 func closeOnExec(pid, fd int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	v, _ := procField(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd), "flags:")
+	fl, err := strconv.ParseUint(v, 8, 64)
+	return err == nil && fl&unix.O_CLOEXEC != 0
+}
+
+// procField is the value of the line starting with key in a /proc file of such lines.
+func procField(path, key string) (string, bool) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return false
+		return "", false
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("flags:")); ok {
-			fl, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 8, 64)
-			return err == nil && fl&unix.O_CLOEXEC != 0
+		if v, ok := bytes.CutPrefix(line, []byte(key)); ok {
+			return string(bytes.TrimSpace(v)), true
 		}
 	}
-	return false
+	return "", false
 }
 
 // parseSockaddr reads an AF_INET or AF_INET6 socket address as bind's caller gave it.
@@ -462,20 +473,4 @@ func (f *Forwarder) serveInside(ln *net.TCPListener, hostDial string) {
 			f.splice(c, up.(*net.TCPConn))
 		}()
 	}
-}
-
-// listenerKind is a host listener's family and whether it is IPv6-only.
-func listenerKind(ln *net.TCPListener) (dom int, v6only bool) {
-	rc, err := ln.SyscallConn()
-	if err != nil {
-		return 0, false
-	}
-	rc.Control(func(fd uintptr) {
-		dom, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
-		if dom == unix.AF_INET6 {
-			only, _ := unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
-			v6only = only != 0
-		}
-	})
-	return dom, v6only
 }

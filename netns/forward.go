@@ -101,7 +101,9 @@ func Listen(space *Space, target netip.Addr, ports []Port) (*Forwarder, []Port, 
 			p.HostPort = ln.Addr().(*net.TCPAddr).Port
 			f.closer[ln] = true
 			t := tcpPort{ln: ln.(*net.TCPListener), port: p.ContainerPort, held: -1, mapping: mapping}
-			t.dom, t.v6only = listenerKind(t.ln)
+			if fd, err := rawFD(t.ln); err == nil {
+				t.dom, t.v6only, _ = socketKind(fd)
+			}
 			dial := p.HostIP
 			if ip, err := netip.ParseAddr(dial); dial == "" || (err == nil && ip.IsUnspecified()) {
 				t.everyAddress = true
@@ -150,12 +152,8 @@ func (f *Forwarder) Handoff() (ls []Listener, ns *os.File, outbound string, ok b
 		return nil, nil, "", false
 	}
 	add := func(c syscall.Conn, port int, udp bool) bool {
-		rc, err := c.SyscallConn()
+		fd, err := rawFD(c)
 		if err != nil {
-			return false
-		}
-		var fd int
-		if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
 			return false
 		}
 		ls = append(ls, Listener{FD: fd, Target: netip.AddrPortFrom(f.target, uint16(port)), UDP: udp})
